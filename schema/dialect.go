@@ -1,0 +1,31 @@
+package schema
+
+import "strings"
+
+// Dialect families the service can parse.
+const (
+	DialectPostgres = "postgresql"
+	DialectMySQL    = "mysql"
+)
+
+// dialects maps Superset backend names (SQLAlchemy URL backends) to the
+// dialect family whose parser reads their SQL. A backend missing here has no
+// parser, and every query against it fails closed.
+var dialects = map[string]string{
+	"postgresql":  DialectPostgres,
+	"postgres":    DialectPostgres,
+	"redshift":    DialectPostgres,
+	"cockroachdb": DialectPostgres,
+	"mysql":       DialectMySQL,
+	"mariadb":     DialectMySQL,
+	"tidb":        DialectMySQL,
+}
+
+// DialectOf returns the dialect family of a Superset backend, or "" when the
+// service has no parser for it.
+func DialectOf(backend string) string {
+	return dialects[strings.ToLower(backend)]
+}
+
+// Dialect is the dialect family of the database's backend, or "".
+func (d *Database) Dialect() string { return DialectOf(d.Backend) }

@@ -1,0 +1,257 @@
+package validate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/texttosql/text2sql/schema"
+)
+
+// DefaultMaxRows caps result size when a policy does not say.
+const DefaultMaxRows = 1000
+
+// Policy is the operator's policy file. The top-level rules apply to every
+// database; a section under Databases adds to them for one database (denies
+// and functions add up; its allow_tables and max_rows replace the top-level
+// ones when set).
+type Policy struct {
+	Rule      `yaml:",inline"`
+	Databases map[string]Rule `yaml:"databases,omitempty"`
+}
+
+// Rule is one set of allow and deny lists.
+//
+// Table entries are "name", "schema.name", "schema.*" or "*"; column entries
+// are "table.column", "schema.table.column", with "*" allowed for the table
+// or schema ("*.ssn" denies every column named ssn). Names compare ignoring
+// case, so a deny cannot be dodged by spelling.
+type Rule struct {
+	AllowTables    []string `yaml:"allow_tables,omitempty"`
+	DenyTables     []string `yaml:"deny_tables,omitempty"`
+	DenyColumns    []string `yaml:"deny_columns,omitempty"`
+	AllowFunctions []string `yaml:"allow_functions,omitempty"`
+	MaxRows        int      `yaml:"max_rows,omitempty"`
+}
+
+// DefaultPolicy allows every table of the schema, denies nothing and caps
+// results at DefaultMaxRows.
+func DefaultPolicy() *Policy {
+	return &Policy{Rule: Rule{AllowTables: []string{"*"}, MaxRows: DefaultMaxRows}}
+}
+
+// LoadPolicy reads a policy file.
+func LoadPolicy(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// ParsePolicy decodes a policy file; unknown keys and malformed entries are
+// errors.
+func ParsePolicy(data []byte) (*Policy, error) {
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (p *Policy) check() error {
+	rules := map[string]Rule{"": p.Rule}
+	for name, r := range p.Databases {
+		rules[name] = r
+	}
+	for name, r := range rules {
+		where := ""
+		if name != "" {
+			where = fmt.Sprintf("databases.%s.", name)
+		}
+		if r.MaxRows < 0 {
+			return fmt.Errorf("%smax_rows must not be negative", where)
+		}
+		for _, e := range append(append([]string{}, r.AllowTables...), r.DenyTables...) {
+			if n := len(splitName(e)); n < 1 || n > 2 {
+				return fmt.Errorf("%stable entry %q: want name, schema.name, schema.* or *", where, e)
+			}
+		}
+		for _, e := range r.DenyColumns {
+			if n := len(splitName(e)); n < 2 || n > 3 {
+				return fmt.Errorf("%sdeny_columns entry %q: want table.column or schema.table.column", where, e)
+			}
+		}
+		for _, e := range r.AllowFunctions {
+			if n := len(splitName(e)); n < 1 || n > 2 {
+				return fmt.Errorf("%sallow_functions entry %q: want name or schema.name", where, e)
+			}
+		}
+	}
+	return nil
+}
+
+// splitName splits a dotted entry, dropping empty parts' entries entirely so
+// "a..b" is rejected by the length checks.
+func splitName(e string) []string {
+	e = strings.TrimSpace(e)
+	if e == "" {
+		return nil
+	}
+	parts := strings.Split(e, ".")
+	for _, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			return nil
+		}
+	}
+	return parts
+}
+
+// For returns the rule that applies to one database.
+func (p *Policy) For(database string) Rule {
+	r := p.Rule
+	d, ok := p.Databases[database]
+	if !ok {
+		return r
+	}
+	if d.AllowTables != nil {
+		r.AllowTables = d.AllowTables
+	}
+	if d.MaxRows > 0 {
+		r.MaxRows = d.MaxRows
+	}
+	r.DenyTables = append(append([]string{}, r.DenyTables...), d.DenyTables...)
+	r.DenyColumns = append(append([]string{}, r.DenyColumns...), d.DenyColumns...)
+	r.AllowFunctions = append(append([]string{}, r.AllowFunctions...), d.AllowFunctions...)
+	return r
+}
+
+// Rules is a policy compiled against one database's catalog, possibly
+// narrowed to what one caller may see. It is immutable and safe to share.
+type Rules struct {
+	db        *schema.Database
+	allowed   map[*schema.Table]bool
+	denied    map[*schema.Table]map[string]bool // lower-case column names
+	functions map[string]bool                   // lower-case, "name" or "schema.name"
+	maxRows   int
+}
+
+// Compile resolves the policy's entries against db. Warnings name entries
+// that match nothing, which usually means a typo in the policy.
+func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
+	rule := p.For(db.Name)
+	r := &Rules{
+		db:        db,
+		allowed:   map[*schema.Table]bool{},
+		denied:    map[*schema.Table]map[string]bool{},
+		functions: map[string]bool{},
+		maxRows:   rule.MaxRows,
+	}
+	if r.maxRows <= 0 {
+		r.maxRows = DefaultMaxRows
+	}
+	var warnings []string
+	matchTables := func(list []string, key string, f func(*schema.Table)) {
+		for _, e := range list {
+			n := 0
+			for _, t := range db.Tables {
+				if tableMatches(e, t) {
+					f(t)
+					n++
+				}
+			}
+			if n == 0 && e != "*" {
+				warnings = append(warnings, fmt.Sprintf("database %s: %s entry %q matches no table", db.Name, key, e))
+			}
+		}
+	}
+	matchTables(rule.AllowTables, "allow_tables", func(t *schema.Table) { r.allowed[t] = true })
+	matchTables(rule.DenyTables, "deny_tables", func(t *schema.Table) { delete(r.allowed, t) })
+	for _, e := range rule.DenyColumns {
+		parts := splitName(strings.ToLower(e))
+		col := parts[len(parts)-1]
+		tbl := strings.Join(parts[:len(parts)-1], ".")
+		n := 0
+		for _, t := range db.Tables {
+			if !tableMatches(tbl, t) {
+				continue
+			}
+			for _, c := range t.Columns {
+				if strings.EqualFold(c.Name, col) {
+					if r.denied[t] == nil {
+						r.denied[t] = map[string]bool{}
+					}
+					r.denied[t][col] = true
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			warnings = append(warnings, fmt.Sprintf("database %s: deny_columns entry %q matches no column", db.Name, e))
+		}
+	}
+	for _, f := range rule.AllowFunctions {
+		r.functions[strings.ToLower(strings.TrimSpace(f))] = true
+	}
+	return r, warnings
+}
+
+// tableMatches reports whether entry (name, schema.name, schema.*, *)
+// names t, ignoring case.
+func tableMatches(entry string, t *schema.Table) bool {
+	parts := splitName(entry)
+	switch len(parts) {
+	case 1:
+		return parts[0] == "*" || strings.EqualFold(parts[0], t.Name)
+	case 2:
+		return (parts[0] == "*" || strings.EqualFold(parts[0], t.Schema)) &&
+			(parts[1] == "*" || strings.EqualFold(parts[1], t.Name))
+	}
+	return false
+}
+
+// Database is the catalog the rules were compiled against.
+func (r *Rules) Database() *schema.Database { return r.db }
+
+// TableAllowed reports whether t may be read.
+func (r *Rules) TableAllowed(t *schema.Table) bool { return r.allowed[t] }
+
+// ColumnAllowed reports whether column col of t may be read. It does not
+// check the table itself.
+func (r *Rules) ColumnAllowed(t *schema.Table, col string) bool {
+	return !r.denied[t][strings.ToLower(col)]
+}
+
+// FunctionAllowed reports whether the policy adds the function name,
+// given as [schema.]name in lower case.
+func (r *Rules) FunctionAllowed(name string) bool { return r.functions[name] }
+
+// MaxRows is the row cap.
+func (r *Rules) MaxRows() int { return r.maxRows }
+
+// Restrict narrows the rules to the tables visible reports true for: the
+// caller's scope intersected with the operator's allowlist.
+func (r *Rules) Restrict(visible func(*schema.Table) bool) *Rules {
+	out := *r
+	out.allowed = make(map[*schema.Table]bool, len(r.allowed))
+	for t := range r.allowed {
+		if visible(t) {
+			out.allowed[t] = true
+		}
+	}
+	return &out
+}
