@@ -2,10 +2,13 @@ package validate
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -254,4 +257,30 @@ func (r *Rules) Restrict(visible func(*schema.Table) bool) *Rules {
 		}
 	}
 	return &out
+}
+
+// Fingerprint is a short hash of what the rules allow: two rules with the
+// same fingerprint judge every statement alike. Answer caches key on it, so
+// callers with different scopes never share an answer.
+func (r *Rules) Fingerprint() string {
+	var lines []string
+	for t := range r.allowed {
+		lines = append(lines, "t "+t.QualifiedName())
+	}
+	for t, cols := range r.denied {
+		for c := range cols {
+			lines = append(lines, "c "+t.QualifiedName()+"."+c)
+		}
+	}
+	for f := range r.functions {
+		lines = append(lines, "f "+f)
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%d\n", r.db.Name, r.maxRows)
+	for _, l := range lines {
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -1,0 +1,124 @@
+package validate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/texttosql/text2sql/schema"
+)
+
+func shop(t *testing.T) *schema.Database {
+	t.Helper()
+	cat, err := schema.LoadFile("testdata/shop_postgres.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat.Databases[0]
+}
+
+func TestParsePolicyErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"allow_tabels: [x]", "allow_tabels"},
+		{"deny_columns: [email]", "table.column"},
+		{"deny_tables: [a.b.c]", "schema.name"},
+		{"allow_tables: ['a..b']", "schema.name"},
+		{"max_rows: -1", "negative"},
+		{"databases: {shop: {deny_columns: [x]}}", "databases.shop."},
+		{"allow_functions: [a.b.c]", "allow_functions"},
+	} {
+		_, err := ParsePolicy([]byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParsePolicy(%q) = %v, want an error mentioning %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestCompile(t *testing.T) {
+	db := shop(t)
+	p, err := ParsePolicy([]byte(`
+allow_tables: [public.*]
+deny_tables: [USERS]
+deny_columns: ["*.Email", public.customers.phone, nosuch.col]
+allow_functions: [Util.Safe_Fn]
+max_rows: 500
+databases:
+  shop:
+    deny_columns: [orders.total]
+    max_rows: 50
+  other:
+    allow_tables: ["*"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, warnings := p.Compile(db)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "nosuch.col") {
+		t.Errorf("warnings = %v", warnings)
+	}
+	tbl := func(s, n string) *schema.Table { return db.Table(s, n) }
+	for _, c := range []struct {
+		t     *schema.Table
+		allow bool
+	}{
+		{tbl("public", "orders"), true},
+		{tbl("public", "users"), false},
+		{tbl("analytics", "events"), false},
+	} {
+		if r.TableAllowed(c.t) != c.allow {
+			t.Errorf("TableAllowed(%s) = %v", c.t.QualifiedName(), !c.allow)
+		}
+	}
+	cust := tbl("public", "customers")
+	if r.ColumnAllowed(cust, "email") || r.ColumnAllowed(cust, "EMAIL") || r.ColumnAllowed(cust, "phone") || !r.ColumnAllowed(cust, "name") {
+		t.Error("customers column rules are wrong")
+	}
+	if r.ColumnAllowed(tbl("public", "orders"), "total") {
+		t.Error("the database section's deny_columns did not apply")
+	}
+	if r.MaxRows() != 50 {
+		t.Errorf("MaxRows = %d, want the database section's 50", r.MaxRows())
+	}
+	if !r.FunctionAllowed("util.safe_fn") {
+		t.Error("allow_functions entries compare in lower case")
+	}
+	narrow := r.Restrict(func(t *schema.Table) bool { return t.Name == "orders" || t.Name == "users" })
+	if !narrow.TableAllowed(tbl("public", "orders")) || narrow.TableAllowed(tbl("public", "customers")) || narrow.TableAllowed(tbl("public", "users")) {
+		t.Error("Restrict must intersect the scope with the allowlist")
+	}
+	if !r.TableAllowed(tbl("public", "customers")) {
+		t.Error("Restrict changed the rules it was called on")
+	}
+}
+
+func TestDefaultPolicy(t *testing.T) {
+	db := shop(t)
+	r, warnings := DefaultPolicy().Compile(db)
+	if len(warnings) != 0 || r.MaxRows() != DefaultMaxRows {
+		t.Fatalf("warnings %v, max rows %d", warnings, r.MaxRows())
+	}
+	for _, tb := range db.Tables {
+		if !r.TableAllowed(tb) {
+			t.Errorf("%s not allowed by the default policy", tb.QualifiedName())
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	db := shop(t)
+	a, _ := DefaultPolicy().Compile(db)
+	b, _ := DefaultPolicy().Compile(db)
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Fatal("equal rules must have equal fingerprints")
+	}
+	narrow := a.Restrict(func(t *schema.Table) bool { return t.Name != "orders" })
+	p, _ := ParsePolicy([]byte("allow_tables: ['*']\ndeny_columns: [customers.email]"))
+	denied, _ := p.Compile(db)
+	capped, _ := (&Policy{Rule: Rule{AllowTables: []string{"*"}, MaxRows: 7}}).Compile(db)
+	seen := map[string]bool{a.Fingerprint(): true}
+	for _, r := range []*Rules{narrow, denied, capped} {
+		if seen[r.Fingerprint()] {
+			t.Errorf("rules that judge differently share fingerprint %s", r.Fingerprint())
+		}
+		seen[r.Fingerprint()] = true
+	}
+}
