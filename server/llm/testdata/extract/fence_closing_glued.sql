@@ -1,0 +1,1 @@
+SELECT id FROM products WHERE price > 100

@@ -1,0 +1,1 @@
+DELETE FROM users WHERE last_login < '2020-01-01'

@@ -1,0 +1,1 @@
+SELECT region, SUM(amount) AS revenue FROM sales GROUP BY region

@@ -1,0 +1,1 @@
+SELECT country, AVG(age) FROM singer GROUP BY country

@@ -1,0 +1,1 @@
+SELECT name, COUNT(*) AS total FROM visits GROUP BY name

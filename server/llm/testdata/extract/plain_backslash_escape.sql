@@ -1,0 +1,1 @@
+SELECT * FROM people WHERE name = 'O\'Brien; Jr'

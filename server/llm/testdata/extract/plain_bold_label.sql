@@ -1,0 +1,1 @@
+SELECT COUNT(DISTINCT customer_id) FROM orders

@@ -1,0 +1,1 @@
+SELECT $q$semi;colon$q$ AS s, amount FROM payments WHERE id = $1

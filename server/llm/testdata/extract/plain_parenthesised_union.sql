@@ -1,0 +1,1 @@
+(SELECT id FROM a) UNION (SELECT id FROM b)

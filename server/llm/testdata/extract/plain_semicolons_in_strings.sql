@@ -1,0 +1,1 @@
+SELECT id FROM notes WHERE body LIKE '%;%' AND title = 'it''s; fine' AND tag = "x;y"

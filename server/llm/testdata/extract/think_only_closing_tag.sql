@@ -1,0 +1,1 @@
+SELECT name FROM singer ORDER BY age DESC LIMIT 1
