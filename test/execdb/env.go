@@ -1,0 +1,104 @@
+package execdb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/texttosql/text2sql/test/benchdata"
+)
+
+// RequirePostgres returns DefaultPostgresURL once the server answers. When
+// it does not, the test fails under CI=true and is skipped otherwise.
+func RequirePostgres(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, DefaultPostgresURL)
+	if err == nil {
+		err = conn.Ping(ctx)
+		conn.Close(ctx)
+	}
+	if err != nil {
+		missing(tb, fmt.Sprintf("PostgreSQL at %s: %v", DefaultPostgresURL, err))
+	}
+	return DefaultPostgresURL
+}
+
+// RequireMariaDB returns DefaultMariaDBDSN once the server answers. When it
+// does not, the test fails under CI=true and is skipped otherwise.
+func RequireMariaDB(tb testing.TB) string {
+	tb.Helper()
+	m, err := NewMariaDB(DefaultMariaDBDSN)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = m.Run(ctx, "mysql", "SELECT 1", 5*time.Second)
+		m.Close()
+	}
+	if err != nil {
+		missing(tb, fmt.Sprintf("MariaDB at %s: %v", DefaultMariaDBDSN, err))
+	}
+	return DefaultMariaDBDSN
+}
+
+func missing(tb testing.TB, what string) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("service required under CI: %s", what)
+	}
+	tb.Skipf("service not available: %s", what)
+}
+
+// Env is both benchmark sets loaded, with an executor for each server.
+type Env struct {
+	Postgres  *Postgres
+	MariaDB   *MariaDB
+	Defog     []LoadReport
+	SpiderMan []LoadReport
+}
+
+var (
+	envOnce sync.Once
+	env     *Env
+	envErr  error
+)
+
+// RequireEnv loads (or verifies) both benchmark sets once per process and
+// returns executors for them; PostgreSQL queries run as pg_read_all_data. Missing services or benchmark data fail the
+// test under CI=true and skip it otherwise; a failed load always fails it.
+func RequireEnv(tb testing.TB) *Env {
+	tb.Helper()
+	dir := benchdata.Require(tb)
+	pgURL := RequirePostgres(tb)
+	myDSN := RequireMariaDB(tb)
+	envOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		e := &Env{}
+		if e.Defog, envErr = (DefogLoader{URL: pgURL, Dir: dir}).Load(ctx); envErr != nil {
+			return
+		}
+		if e.SpiderMan, envErr = (SpiderManLoader{DSN: myDSN, Dir: dir}).Load(ctx); envErr != nil {
+			return
+		}
+		if e.Postgres, envErr = NewPostgres(pgURL); envErr != nil {
+			return
+		}
+		e.Postgres.Role = "pg_read_all_data"
+
+		if e.MariaDB, envErr = NewMariaDB(myDSN); envErr != nil {
+			return
+		}
+		env = e
+	})
+	if envErr != nil {
+		tb.Fatalf("loading benchmark databases: %v", envErr)
+	}
+	return env
+}
