@@ -534,14 +534,18 @@ func (j *judge) ref(r stmt.ColumnRef, b *scope) {
 			return
 		}
 	}
-	if opaque {
-		return
-	}
+	// No source surely has the column. Where a table's name can stand for
+	// its whole row, that reading wins over the chance that an opaque source
+	// (a table function, an unnamed expression) has a column of that name:
+	// guessing the other way would let row_to_json(c) through.
 	if j.dialect.WholeRowRefs {
 		if bd := j.lookup(b, r.Parts, true); bd != nil {
 			j.readAll(bd, "the whole-row reference "+col, r.Pos)
 			return
 		}
+	}
+	if opaque {
+		return
 	}
 	j.add(stmt.CodeUnknownColumn, r.Pos, "column %s does not exist in the tables of the query%s", col, j.scopeHint(b))
 }
