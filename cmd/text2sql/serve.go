@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/texttosql/text2sql/schema"
+	"github.com/texttosql/text2sql/server"
+)
+
+func init() {
+	register(&command{name: "serve", summary: "serve the HTTP/JSON and gRPC API", run: runServe})
+}
+
+// serveOptions are the settings of `serve` defined in this file.
+type serveOptions struct {
+	httpAddr, grpcAddr     string
+	schemaPath, policyPath string
+	logLevel, logFormat    string
+	logQuestions           bool
+	callers, tokensDir     string
+	requestTimeout         time.Duration
+	maxSQLBytes            int
+	maxQuestionBytes       int
+	maxRequestBytes        int
+	rateLimit              float64
+	rateBurst              int
+	maxInFlight            int
+	shutdownGrace          time.Duration
+	shutdownDelay          time.Duration
+}
+
+// serveBuild is what `serve` assembles before it starts. Extensions
+// (serveExtensions) see it after the settings here are applied and may
+// replace Config.Store or set Config.Generator and Config.ScopeResolver;
+// Config.Registry and Config.Logger are already set for them to use.
+type serveBuild struct {
+	Config  *server.Config
+	closers []func() error
+}
+
+// OnClose registers cleanup to run after the server has stopped.
+func (b *serveBuild) OnClose(f func() error) { b.closers = append(b.closers, f) }
+
+// serveExtension adds settings to `serve` (defining them on s) and returns
+// the step that applies them once parsed. Files that add subsystems
+// (Superset, the model endpoint, a cache) append one from their init, so
+// this file does not change when they arrive.
+type serveExtension func(s *settings) (apply func(ctx context.Context, b *serveBuild) error)
+
+var serveExtensions []serveExtension
+
+// serveSettings is the table of `serve` settings.
+func serveSettings(o *serveOptions) *settings {
+	s := &settings{
+		command: "serve",
+		summary: "Serves the text2sql API: HTTP/JSON (with /healthz, /readyz, /metrics and /openapi.json) and gRPC.\n" +
+			"With no flags it serves the embedded sample catalog and policy on loopback addresses.",
+		notes: []string{
+			"Caller tokens (environment only, never flags, so they stay out of process listings):\n" +
+				"  TEXT2SQL_CALLER_TOKEN_<NAME>  token of the caller <NAME> listed in --callers, upper-cased, '-' and '.' as '_'.\n" +
+				"                                Several tokens separated by commas are all accepted (for rotation).\n" +
+				"  Or one file per caller, named after it, in --caller-tokens-dir (a mounted Kubernetes Secret).",
+			"In a container, listen on every interface: TEXT2SQL_HTTP_ADDR=:8080 TEXT2SQL_GRPC_ADDR=:9090.",
+		},
+	}
+	s.String(&o.httpAddr, "http-addr", server.DefaultHTTPAddr, "HTTP listen address (host:port); \":8080\" listens on every interface")
+	s.String(&o.grpcAddr, "grpc-addr", server.DefaultGRPCAddr, "gRPC listen address (host:port); \":9090\" listens on every interface")
+	s.String(&o.schemaPath, "schema", "", "schema file (YAML or JSON); empty serves the embedded sample catalog")
+	s.String(&o.policyPath, "policy", "", "policy file (YAML); empty uses the sample policy with the sample catalog, else allows every table")
+	s.String(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	s.String(&o.logFormat, "log-format", "json", "log format: json or text")
+	s.Bool(&o.logQuestions, "log-questions", false, "include questions and SQL in debug logs")
+	s.String(&o.callers, "callers", "", "service callers, comma-separated, \"name\" or \"name:trusted\"; empty means anonymous, untrusted access")
+	s.String(&o.tokensDir, "caller-tokens-dir", "", "directory with one token file per caller, named after the caller")
+	s.Duration(&o.requestTimeout, "request-timeout", server.DefaultRequestTimeout, "deadline of a request whose caller sets none")
+	s.Int(&o.maxSQLBytes, "max-sql-bytes", server.DefaultMaxSQLBytes, "largest SQL text accepted, in bytes")
+	s.Int(&o.maxQuestionBytes, "max-question-bytes", server.DefaultMaxQuestionBytes, "largest question accepted, in bytes")
+	s.Int(&o.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "largest HTTP request body or gRPC message, in bytes")
+	s.Float(&o.rateLimit, "rate-limit", 50, "requests per second allowed per caller; 0 means no limit")
+	s.Int(&o.rateBurst, "rate-burst", 100, "requests a caller may send at once above the rate")
+	s.Int(&o.maxInFlight, "max-in-flight", 64, "requests one caller may have running at once; 0 means no limit")
+	s.Duration(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long while reporting not ready (set ~5s behind a load balancer)")
+	s.Duration(&o.shutdownGrace, "shutdown-grace", server.DefaultShutdownGrace, "on SIGTERM, how long in-flight requests may finish before they are cut off")
+	return s
+}
+
+// serveHooks let tests adjust the configuration and learn the bound
+// addresses; the command itself passes none.
+type serveHooks struct {
+	config  func(*server.Config)
+	started func(*server.Server)
+}
+
+func runServe(ctx context.Context, env *environ, args []string) int {
+	return serve(ctx, env, args, serveHooks{})
+}
+
+func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) int {
+	var o serveOptions
+	s := serveSettings(&o)
+	applies := make([]func(context.Context, *serveBuild) error, 0, len(serveExtensions))
+	for _, ext := range serveExtensions {
+		applies = append(applies, ext(s))
+	}
+	rest, err := s.parse(env, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	if err != nil {
+		return s.fail(env, err)
+	}
+	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
+	if err != nil {
+		return s.fail(env, err)
+	}
+	b, err := buildServe(ctx, env, &o, log)
+	if err == nil {
+		for _, apply := range applies {
+			if err = apply(ctx, b); err != nil {
+				break
+			}
+		}
+	}
+	defer func() {
+		for i := len(b.closers) - 1; i >= 0; i-- {
+			if cerr := b.closers[i](); cerr != nil {
+				log.Warn("cleanup failed", "error", cerr.Error())
+			}
+		}
+	}()
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return exitFailure
+	}
+	if hooks.config != nil {
+		hooks.config(b.Config)
+	}
+	srv, err := server.New(*b.Config)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return exitFailure
+	}
+	if err := srv.Start(); err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return exitFailure
+	}
+	if hooks.started != nil {
+		hooks.started(srv)
+	}
+	if err := srv.Run(ctx); err != nil {
+		log.Error("stopped with an error", "error", err.Error())
+		return exitFailure
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// buildServe turns the settings of this file into a server configuration.
+func buildServe(ctx context.Context, env *environ, o *serveOptions, log *slog.Logger) (*serveBuild, error) {
+	b := &serveBuild{}
+	catalog, policy, err := loadCatalog(o.schemaPath, o.policyPath)
+	if err != nil {
+		return b, err
+	}
+	callers, err := loadCallers(env, o.callers, o.tokensDir)
+	if err != nil {
+		return b, err
+	}
+	source := o.schemaPath
+	if source == "" {
+		source = "embedded sample"
+	}
+	names := make([]string, 0, len(catalog.Databases))
+	for _, d := range catalog.Databases {
+		names = append(names, d.Name)
+	}
+	log.Info("catalog loaded", "schema", source, "databases", strings.Join(names, ","))
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"--max-sql-bytes", o.maxSQLBytes}, {"--max-question-bytes", o.maxQuestionBytes}, {"--max-request-bytes", o.maxRequestBytes}} {
+		if n.v <= 0 {
+			return b, fmt.Errorf("%s must be positive", n.name)
+		}
+	}
+	if o.rateLimit < 0 || o.rateBurst < 0 || o.maxInFlight < 0 {
+		return b, errors.New("--rate-limit, --rate-burst and --max-in-flight must not be negative")
+	}
+	if o.requestTimeout <= 0 || o.shutdownGrace <= 0 || o.shutdownDelay < 0 {
+		return b, errors.New("--request-timeout and --shutdown-grace must be positive, --shutdown-delay not negative")
+	}
+	b.Config = &server.Config{
+		Store:            schema.NewFileStore(catalog, o.schemaPath),
+		Policy:           policy,
+		Callers:          callers,
+		Limits:           server.Limits{Rate: o.rateLimit, Burst: o.rateBurst, MaxInFlight: o.maxInFlight},
+		MaxSQLBytes:      o.maxSQLBytes,
+		MaxQuestionBytes: o.maxQuestionBytes,
+		MaxRequestBytes:  o.maxRequestBytes,
+		RequestTimeout:   o.requestTimeout,
+		LogQuestions:     o.logQuestions,
+		Logger:           log,
+		Registry:         server.NewRegistry(),
+		HTTPAddr:         o.httpAddr,
+		GRPCAddr:         o.grpcAddr,
+		ShutdownDelay:    o.shutdownDelay,
+		ShutdownGrace:    o.shutdownGrace,
+	}
+	return b, nil
+}
+
+// newLogger builds the structured logger every part of `serve` writes to.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not json or text", format)
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/textproto"
+	"runtime/debug"
+	"time"
+
+	"github.com/felixge/httpsnoop"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
+)
+
+// newGateway returns the grpc-gateway mux that forwards HTTP/JSON calls to
+// the service over conn, so they pass the same interceptors as gRPC calls.
+func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithErrorHandler(gatewayErrorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+	)
+	if err := texttosqlv1.RegisterTextToSQLServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	return mux, nil
+}
+
+// incomingHeader passes the headers the service reads to gRPC metadata.
+// Authorization is not listed: the gateway always passes it as
+// "authorization" itself, and matching it again would send it twice, which
+// the authenticator refuses.
+func incomingHeader(key string) (string, bool) {
+	switch textproto.CanonicalMIMEHeaderKey(key) {
+	case "X-Superset-Authorization":
+		return MDSupersetAuthorization, true
+	case "X-Request-Id":
+		return MDRequestID, true
+	case "Authorization":
+		return "", false
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeader forwards response metadata as Grpc-Metadata-* headers,
+// except the request id, which the HTTP middleware already set as
+// X-Request-Id to the same value, and gRPC's own content type.
+func outgoingHeader(key string) (string, bool) {
+	switch key {
+	case MDRequestID, "content-type":
+		return "", false
+	}
+	return runtime.MetadataHeaderPrefix + key, true
+}
+
+// httpHandler serves the gateway and the operational endpoints.
+func (s *Server) httpHandler(gw http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{
+		Registry: s.cfg.Registry, ErrorHandling: promhttp.ContinueOnError,
+	}))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(texttosqlv1.OpenAPI)
+	})
+	mux.Handle("/", s.limitBody(gw))
+	return s.httpCommon(mux)
+}
+
+// readyz is 200 while the store has every catalog and the server is not
+// shutting down, and 503 with the reason otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ready(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "detail": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// httpCommon assigns the request id (accepting a sane one from the
+// client, so the gateway forwards the same id to the interceptors),
+// recovers panics outside the RPC path, and logs each request at debug
+// level (RPCs are logged by the interceptors).
+func (s *Server) httpCommon(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if len(r.Header.Values("X-Request-Id")) != 1 || !saneRequestID(id) {
+			id = NewRequestID()
+			r.Header.Set("X-Request-Id", id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		m := httpsnoop.CaptureMetrics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					s.cfg.Logger.Error("panic in HTTP handler", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+					writeStatus(w, jsonMarshaler, status.Newf(codes.Internal, "internal error (request id %s)", id), http.StatusInternalServerError)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		}), w, r)
+		s.cfg.Logger.Debug("http", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", m.Code, "duration_ms", float64(m.Duration.Microseconds())/1000, "bytes", m.Written)
+	})
+}
+
+// jsonMarshaler writes errors that never reach the gateway in the same
+// JSON shape as the gateway's own.
+var jsonMarshaler = &runtime.JSONPb{}
+
+// limitBody refuses request bodies over MaxRequestBytes with 413. The body
+// is read here in full (it is small by construction), so the limit holds
+// for chunked uploads too and the gateway never sees a truncated body.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	limit := int64(s.cfg.MaxRequestBytes)
+	tooLarge := func(w http.ResponseWriter) {
+		writeStatus(w, jsonMarshaler, status.Newf(codes.ResourceExhausted,
+			"request body is larger than the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > limit {
+			tooLarge(w)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			writeStatus(w, jsonMarshaler, status.Newf(codes.InvalidArgument, "cannot read the request body: %v", err), http.StatusBadRequest)
+			return
+		}
+		if int64(len(body)) > limit {
+			tooLarge(w)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
