@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"testing"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// benchQueries are shapes of analyst SQL from small to large.
+var benchQueries = []struct{ name, sql string }{
+	{"point", "SELECT id, status, total FROM orders WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 20"},
+	{"join_group", `SELECT c.country, date_trunc('month', o.created_at) AS month, count(*) AS orders,
+		sum(i.quantity * i.unit_price) AS revenue
+		FROM orders o JOIN customers c ON c.id = o.customer_id JOIN order_items i ON i.order_id = o.id
+		WHERE o.status = 'paid' AND o.created_at >= now() - interval '90 days'
+		GROUP BY 1, 2 ORDER BY 2, 4 DESC`},
+	{"cte_window", `WITH spend AS (
+			SELECT customer_id, sum(total) AS total_spent, count(*) AS n,
+				max(created_at) FILTER (WHERE status = 'paid') AS last_paid
+			FROM orders GROUP BY customer_id),
+		ranked AS (
+			SELECT s.*, rank() OVER (ORDER BY total_spent DESC) AS rnk,
+				percent_rank() OVER (ORDER BY n) AS pr
+			FROM spend s)
+		SELECT c.name, c.country, r.total_spent, r.rnk, r.last_paid,
+			(SELECT string_agg(p.name, ', ' ORDER BY p.name)
+			 FROM order_items i JOIN products p ON p.id = i.product_id JOIN orders o ON o.id = i.order_id
+			 WHERE o.customer_id = c.id) AS products
+		FROM ranked r JOIN customers c ON c.id = r.customer_id
+		WHERE r.rnk <= 10 AND EXISTS (SELECT 1 FROM orders o2 WHERE o2.customer_id = c.id AND o2.shipped_at IS NULL)
+		ORDER BY r.rnk`},
+}
+
+func BenchmarkParseDescribe(b *testing.B) {
+	p := New()
+	for _, q := range benchQueries {
+		b.Run(q.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				parsed, err := p.Parse(q.sql)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st := parsed.Describe(); st.Query == nil || len(st.Findings) > 0 {
+					b.Fatalf("%+v", st)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPrint measures the cap, deparse and re-parse check of Print.
+func BenchmarkPrint(b *testing.B) {
+	p := New()
+	for _, q := range benchQueries {
+		b.Run(q.name, func(b *testing.B) {
+			parsed, err := p.Parse(q.sql)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parsed.Print(100); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRawParse is pg_query.Parse alone, the floor under
+// BenchmarkParseDescribe: the difference is the adapter's own work.
+func BenchmarkRawParse(b *testing.B) {
+	for _, q := range benchQueries {
+		b.Run(q.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pg_query.Parse(q.sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
