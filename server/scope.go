@@ -50,12 +50,24 @@ type Caller struct {
 // ScopeResolver turns an end user's Superset access token into the dataset
 // ids that user may see.
 type ScopeResolver interface {
-	// VisibleDatasets returns the Superset dataset ids visible to the
-	// token's user. An error wrapping ErrScopeUnauthenticated means Superset
-	// refused the token (HTTP 401); a status error passes through as is;
-	// any other error answers UNAVAILABLE.
-	VisibleDatasets(ctx context.Context, token string) (map[int64]bool, error)
+	// VisibleDatasets returns the Superset dataset ids of database
+	// databaseID (0: of every database) visible to the token's user. An
+	// error wrapping ErrScopeUnauthenticated means Superset refused the
+	// token (HTTP 401); a status error passes through as is; any other
+	// error answers UNAVAILABLE.
+	VisibleDatasets(ctx context.Context, token string, databaseID int64) (DatasetSet, error)
 }
+
+// DatasetSet is a set of Superset dataset ids.
+type DatasetSet interface {
+	Contains(id int64) bool
+}
+
+// DatasetIDs is a DatasetSet held in a map.
+type DatasetIDs map[int64]bool
+
+// Contains reports whether id is in the set.
+func (d DatasetIDs) Contains(id int64) bool { return d[id] }
 
 // ErrScopeUnauthenticated is wrapped by ScopeResolver errors when Superset
 // refuses the end user's token.
@@ -145,7 +157,7 @@ type Scope struct {
 	// policy allows; then Datasets is nil.
 	Restricted bool
 	// Datasets are the Superset dataset ids visible when Restricted.
-	Datasets map[int64]bool
+	Datasets DatasetSet
 	// Source says where the scope came from, for logs: "superset-token",
 	// "trusted-caller" or "policy".
 	Source string
@@ -158,7 +170,7 @@ func (s Scope) Visible(t *schema.Table) bool {
 	if !s.Restricted {
 		return true
 	}
-	return t.DatasetID != 0 && s.Datasets[t.DatasetID]
+	return t.DatasetID != 0 && s.Datasets != nil && s.Datasets.Contains(t.DatasetID)
 }
 
 // resolveScope decides the scope of one request:
@@ -170,9 +182,18 @@ func (s Scope) Visible(t *schema.Table) bool {
 //     cannot widen access by forgetting the ids);
 //  3. else no narrowing: the operator's policy alone. An untrusted
 //     caller's scope is ignored, since it is only the caller's claim.
-func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosqlv1.CallerScope) (Scope, error) {
+//
+// A user token the service cannot resolve (no Superset connection) is
+// refused rather than ignored: ignoring it would answer with more than the
+// caller asked to be limited to.
+func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosqlv1.CallerScope, databaseID int64) (Scope, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if vals := md.Get(MDSupersetAuthorization); len(vals) > 0 && s.cfg.ScopeResolver != nil {
+	vals := md.Get(MDSupersetAuthorization)
+	if len(vals) > 0 && s.cfg.ScopeResolver == nil && !(caller.Trusted && req != nil) {
+		return Scope{}, status.Error(codes.FailedPrecondition,
+			"x-superset-authorization was sent, but this service has no Superset connection to resolve it; configure the Superset source, or send scope.dataset_ids as a trusted caller")
+	}
+	if len(vals) > 0 && s.cfg.ScopeResolver != nil {
 		if len(vals) > 1 {
 			return Scope{}, status.Error(codes.Unauthenticated, "more than one x-superset-authorization value; send exactly one")
 		}
@@ -180,14 +201,14 @@ func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosq
 		if !ok {
 			return Scope{}, status.Error(codes.Unauthenticated, `malformed x-superset-authorization: want "Bearer <Superset access token>"`)
 		}
-		ids, err := s.cfg.ScopeResolver.VisibleDatasets(ctx, token)
+		ids, err := s.cfg.ScopeResolver.VisibleDatasets(ctx, token, databaseID)
 		if err != nil {
 			return Scope{}, scopeStatus(err)
 		}
 		return Scope{Restricted: true, Datasets: ids, Source: "superset-token"}, nil
 	}
 	if caller.Trusted && req != nil {
-		ids := make(map[int64]bool, len(req.GetDatasetIds()))
+		ids := make(DatasetIDs, len(req.GetDatasetIds()))
 		for _, id := range req.GetDatasetIds() {
 			ids[id] = true
 		}

@@ -155,16 +155,19 @@ func TestAuthenticator(t *testing.T) {
 	}
 }
 
-type fakeResolver map[string]map[int64]bool
+type fakeResolver map[string]DatasetIDs
 
-func (f fakeResolver) VisibleDatasets(_ context.Context, token string) (map[int64]bool, error) {
+func (f fakeResolver) VisibleDatasets(_ context.Context, token string, _ int64) (DatasetSet, error) {
 	switch token {
 	case "expired":
 		return nil, fmt.Errorf("superset said 401: %w", ErrScopeUnauthenticated)
 	case "down":
 		return nil, errors.New("superset: connection refused")
 	}
-	return f[token], nil
+	if ids, ok := f[token]; ok {
+		return ids, nil
+	}
+	return DatasetIDs{}, nil
 }
 
 func TestResolveScope(t *testing.T) {
@@ -188,7 +191,8 @@ func TestResolveScope(t *testing.T) {
 		{"scope cannot widen the policy", nil, "", trusted, &texttosqlv1.CallerScope{DatasetIds: []int64{12, 13}}, []string{"public.orders"}, codes.OK},
 		{"user token wins over trusted ids", resolver, "Bearer alice", trusted, ids, []string{"public.customers"}, codes.OK},
 		{"user token for untrusted caller", resolver, "Bearer alice", untrusted, nil, []string{"public.customers"}, codes.OK},
-		{"user token without resolver is ignored", nil, "Bearer alice", trusted, ids, []string{"public.orders"}, codes.OK},
+		{"user token without resolver, trusted ids used", nil, "Bearer alice", trusted, ids, []string{"public.orders"}, codes.OK},
+		{"user token without resolver is refused", nil, "Bearer alice", untrusted, nil, nil, codes.FailedPrecondition},
 		{"unknown user sees nothing", resolver, "Bearer mallory", untrusted, nil, nil, codes.OK},
 		{"refused token", resolver, "Bearer expired", untrusted, nil, nil, codes.Unauthenticated},
 		{"malformed user token", resolver, "alice", untrusted, nil, nil, codes.Unauthenticated},

@@ -183,7 +183,7 @@ func (s *Service) prepare(ctx context.Context, database string, scope *texttosql
 
 func (s *Service) prepareEntry(ctx context.Context, entry schema.Entry, scope *texttosqlv1.CallerScope) (*request, error) {
 	caller := CallerFrom(ctx)
-	sc, err := s.resolveScope(ctx, caller, scope)
+	sc, err := s.resolveScope(ctx, caller, scope, entry.Database.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (s *Service) ListDatabases(ctx context.Context, _ *texttosqlv1.ListDatabase
 		return nil, s.logged(ctx, "listing databases failed", sourceStatus(err), err)
 	}
 	caller := CallerFrom(ctx)
-	sc, err := s.resolveScope(ctx, caller, nil)
+	sc, err := s.resolveScope(ctx, caller, nil, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -244,10 +244,10 @@ func TestServeAuthAndScope(t *testing.T) {
 
 type fakeResolver struct{}
 
-func (fakeResolver) VisibleDatasets(_ context.Context, token string) (map[int64]bool, error) {
+func (fakeResolver) VisibleDatasets(_ context.Context, token string, _ int64) (server.DatasetSet, error) {
 	switch token {
 	case "alice-token":
-		return map[int64]bool{101: true, 102: true}, nil
+		return server.DatasetIDs{101: true, 102: true}, nil
 	case "expired-token":
 		return nil, fmt.Errorf("superset answered 401: %w", server.ErrScopeUnauthenticated)
 	}

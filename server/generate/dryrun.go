@@ -1,0 +1,147 @@
+package generate
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/texttosql/text2sql/schema"
+)
+
+// DryRunner asks the warehouse to plan a validated statement without running
+// it, so errors the parser cannot see (a wrong type, a missing function
+// overload) are fed back to the model.
+type DryRunner interface {
+	Explain(ctx context.Context, sql string) error
+	Close()
+}
+
+// PlanError is the warehouse refusing to plan a statement: feedback for
+// the model, not a failure of the service.
+type PlanError struct{ Err error }
+
+func (e *PlanError) Error() string { return e.Err.Error() }
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// NewDryRunner connects to a warehouse for db's dialect. dsn is a
+// PostgreSQL URL or a MySQL driver DSN (user:pass@tcp(host:port)/db).
+// maxCost > 0 refuses PostgreSQL plans estimated above it.
+func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
+	switch db.Dialect() {
+	case schema.DialectPostgres:
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		cfg.MaxConns = 4
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		return &pgDryRun{pool: pool, timeout: timeout, maxCost: maxCost}, nil
+	case schema.DialectMySQL:
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		cfg.Timeout, cfg.ReadTimeout = timeout, timeout
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		pool := sql.OpenDB(conn)
+		pool.SetMaxOpenConns(4)
+		return &mysqlDryRun{db: pool, timeout: timeout}, nil
+	}
+	return nil, fmt.Errorf("dry run for %s: backend %q has no dry run", db.Name, db.Backend)
+}
+
+type pgDryRun struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+	maxCost float64
+}
+
+func (d *pgDryRun) Close() { d.pool.Close() }
+
+// Explain plans sql in a read-only transaction with a statement timeout;
+// the transaction is always rolled back.
+func (d *pgDryRun) Explain(ctx context.Context, query string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.timeout.Milliseconds())); err != nil {
+		return err
+	}
+	var plan []byte
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query).Scan(&plan); err != nil {
+		if isPgQueryError(err) {
+			return &PlanError{err}
+		}
+		return err
+	}
+	var doc []struct {
+		Plan struct {
+			TotalCost float64 `json:"Total Cost"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(plan, &doc); err != nil || len(doc) == 0 {
+		return fmt.Errorf("unreadable plan: %v", err)
+	}
+	if d.maxCost > 0 && doc[0].Plan.TotalCost > d.maxCost {
+		return &PlanError{fmt.Errorf("the estimated cost %.0f exceeds the ceiling %.0f; filter or aggregate more", doc[0].Plan.TotalCost, d.maxCost)}
+	}
+	return nil
+}
+
+// isPgQueryError tells a server error about the statement from a
+// connection or timeout failure.
+func isPgQueryError(err error) bool {
+	var pe interface{ SQLState() string }
+	if !errors.As(err, &pe) {
+		return false
+	}
+	// Class 57 is operator intervention (statement timeout, shutdown) and
+	// 08 connection trouble: the warehouse's state, not the statement's.
+	code := pe.SQLState()
+	return len(code) == 5 && code[:2] != "57" && code[:2] != "08" && code[:2] != "53"
+}
+
+type mysqlDryRun struct {
+	db      *sql.DB
+	timeout time.Duration
+}
+
+func (d *mysqlDryRun) Close() { d.db.Close() }
+
+func (d *mysqlDryRun) Explain(ctx context.Context, query string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "EXPLAIN "+query)
+	if err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			return &PlanError{err}
+		}
+		return err
+	}
+	for rows.Next() {
+	}
+	return rows.Close()
+}
