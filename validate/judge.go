@@ -84,6 +84,9 @@ func (j *judge) statement(s *stmt.Statement) {
 	for _, f := range s.Findings {
 		j.add(f.Code, f.Pos, "%s", f.Message)
 	}
+	for _, t := range s.Types {
+		j.rowType(t)
+	}
 	if s.Query == nil {
 		verb := s.Verb
 		if verb == "" {
@@ -306,6 +309,32 @@ func (j *judge) table(parts []stmt.Ident, pos int) *schema.Table {
 	}
 	j.read[t.QualifiedName()] = true
 	return t
+}
+
+// rowType refuses the row type of a table the caller may not read: a cast
+// such as null::users shows that table's columns. Any other type name is a
+// base type and of no concern here.
+func (j *judge) rowType(tr stmt.TypeRef) {
+	var sch, name string
+	switch len(tr.Name) {
+	case 1:
+		sch, name = j.db.DefaultSchema, tr.Name[0].Name
+	case 2:
+		sch, name = tr.Name[0].Name, tr.Name[1].Name
+	default:
+		return
+	}
+	var tables []*schema.Table
+	if j.dialect.CaseInsensitive {
+		tables = j.db.TablesFold(sch, name)
+	} else if t := j.db.Table(sch, name); t != nil {
+		tables = []*schema.Table{t}
+	}
+	for _, t := range tables {
+		if !j.rules.TableAllowed(t) {
+			j.add(stmt.CodeTableNotAllowed, tr.Pos, "type %s is the row type of table %s, which may not be read", joinIdents(tr.Name), t.QualifiedName())
+		}
+	}
 }
 
 // suggestTable names readable tables the model may have meant: the same

@@ -30,7 +30,7 @@ type testCase struct {
 	MaxRows int      `yaml:"max_rows"`
 }
 
-func loadCaseFile(t *testing.T, path string) (*caseFile, *schema.Database, *Rules) {
+func loadCaseFile(t testing.TB, path string) (*caseFile, *schema.Database, *Rules) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // coverage (net.go) can prove no part of the tree was skipped.
 type describer struct {
 	findings []stmt.Finding
+	types    []stmt.TypeRef
 	state    map[any]nodeState
 }
 
@@ -37,7 +38,7 @@ func describe(raw *pg_query.RawStmt) *stmt.Statement {
 	d := &describer{state: make(map[any]nodeState, 64)}
 	q := d.query(sel, int(raw.StmtLocation))
 	d.coverage(root)
-	return &stmt.Statement{Verb: "SELECT", Query: q, Findings: d.findings}
+	return &stmt.Statement{Verb: "SELECT", Query: q, Findings: d.findings, Types: d.types}
 }
 
 func (d *describer) mark(m any) { d.state[m] = examined }
@@ -767,6 +768,7 @@ func (d *describer) typeName(tn *pg_query.TypeName) {
 	d.mark(tn)
 	name := d.names(tn.Names)
 	if len(name) > 0 {
+		d.types = append(d.types, stmt.TypeRef{Name: name, Pos: int(tn.Location)})
 		// _regclass is the array type's own name.
 		last := strings.TrimPrefix(name[len(name)-1].Name, "_")
 		if regTypes[last] {

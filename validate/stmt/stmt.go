@@ -96,6 +96,16 @@ type Statement struct {
 	// locking clauses, data-modifying CTEs, variables, syntax it does not
 	// understand.
 	Findings []Finding
+	// Types are the type names the statement mentions (casts, column
+	// definition lists). A table's name is also the name of its row type,
+	// and using that type shows the table's columns.
+	Types []TypeRef
+}
+
+// TypeRef is one type name as written, [schema.]name.
+type TypeRef struct {
+	Name []Ident
+	Pos  int
 }
 
 // Finding is one rule break found by an adapter.
