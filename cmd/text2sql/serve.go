@@ -40,8 +40,11 @@ type serveOptions struct {
 // replace Config.Store or set Config.Generator and Config.ScopeResolver;
 // Config.Registry and Config.Logger are already set for them to use.
 type serveBuild struct {
-	Config  *server.Config
-	closers []func() error
+	Config *server.Config
+	// SamplePolicy is true when no policy file was given and the sample
+	// policy (written for the sample catalog) is in Config.Policy.
+	SamplePolicy bool
+	closers      []func() error
 }
 
 // OnClose registers cleanup to run after the server has stopped.
@@ -195,6 +198,7 @@ func buildServe(ctx context.Context, env *environ, o *serveOptions, log *slog.Lo
 	if o.requestTimeout <= 0 || o.shutdownGrace <= 0 || o.shutdownDelay < 0 {
 		return b, errors.New("--request-timeout and --shutdown-grace must be positive, --shutdown-delay not negative")
 	}
+	b.SamplePolicy = o.policyPath == "" && o.schemaPath == ""
 	b.Config = &server.Config{
 		Store:            schema.NewFileStore(catalog, o.schemaPath),
 		Policy:           policy,

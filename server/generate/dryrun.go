@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -21,6 +22,47 @@ import (
 type DryRunner interface {
 	Explain(ctx context.Context, sql string) error
 	Close()
+}
+
+type dryRunTarget struct {
+	dsn     string
+	timeout time.Duration
+	maxCost float64
+}
+
+// dryRuns connects to each configured warehouse on first use, so a
+// warehouse that is down at start does not stop the service.
+type dryRuns struct {
+	mu      sync.Mutex
+	targets map[string]dryRunTarget // by database name
+	runners map[string]DryRunner
+}
+
+// runner returns db's dry runner, nil when none is configured.
+func (d *dryRuns) runner(ctx context.Context, db *schema.Database) (DryRunner, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r, ok := d.runners[db.Name]; ok {
+		return r, nil
+	}
+	t, ok := d.targets[db.Name]
+	if !ok {
+		return nil, nil
+	}
+	r, err := NewDryRunner(ctx, db, t.dsn, t.timeout, t.maxCost)
+	if err != nil {
+		return nil, err
+	}
+	d.runners[db.Name] = r
+	return r, nil
+}
+
+func (d *dryRuns) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.runners {
+		r.Close()
+	}
 }
 
 // PlanError is the warehouse refusing to plan a statement: feedback for

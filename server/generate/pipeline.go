@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,7 +48,7 @@ type Pipeline struct {
 	linker   *link.Linker
 	examples *Examples
 	cache    Cache
-	dryRun   map[string]DryRunner // by database name
+	dryRun   dryRuns
 	metrics  *Metrics
 }
 
@@ -62,9 +61,14 @@ func WithExamples(x *Examples) Option { return func(p *Pipeline) { p.examples = 
 // WithCache caches answers.
 func WithCache(c Cache) Option { return func(p *Pipeline) { p.cache = c } }
 
-// WithDryRun plans every valid candidate against database's warehouse.
-func WithDryRun(database string, d DryRunner) Option {
-	return func(p *Pipeline) { p.dryRun[database] = d }
+// WithDryRun plans every valid candidate against database's warehouse,
+// reached at dsn (a PostgreSQL URL or a MySQL DSN) with a statement timeout
+// and, for PostgreSQL, a cost ceiling (0: none). The connection is made on
+// first use.
+func WithDryRun(database, dsn string, timeout time.Duration, maxCost float64) Option {
+	return func(p *Pipeline) {
+		p.dryRun.targets[database] = dryRunTarget{dsn: dsn, timeout: timeout, maxCost: maxCost}
+	}
 }
 
 // WithMetrics records pipeline metrics.
@@ -81,7 +85,8 @@ func New(cfg Config, model Model, linker *link.Linker, opts ...Option) *Pipeline
 	if cfg.Examples == 0 {
 		cfg.Examples = 3
 	}
-	p := &Pipeline{cfg: cfg, model: model, linker: linker, dryRun: map[string]DryRunner{}}
+	p := &Pipeline{cfg: cfg, model: model, linker: linker,
+		dryRun: dryRuns{targets: map[string]dryRunTarget{}, runners: map[string]DryRunner{}}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -181,7 +186,10 @@ func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*tex
 				p.metrics.attemptOutcome.WithLabelValues("invalid").Inc()
 				break
 			}
-			if d := p.dryRun[db.Name]; d != nil {
+			if d, err := p.dryRun.runner(ctx, db); err != nil {
+				in.Logger.Warn("dry run unavailable", "database", db.Name, "err", err)
+				p.metrics.attemptOutcome.WithLabelValues("dry_run_unavailable").Inc()
+			} else if d != nil {
 				if err := d.Explain(ctx, res.SQL); err != nil {
 					var pe *PlanError
 					if !errors.As(err, &pe) {
@@ -293,11 +301,7 @@ func (p *Pipeline) store(ctx context.Context, in *server.GenerateInput, key, sql
 }
 
 // Close releases dry-run connections.
-func (p *Pipeline) Close() {
-	for _, d := range p.dryRun {
-		d.Close()
-	}
-}
+func (p *Pipeline) Close() { p.dryRun.close() }
 
 func toProto(vs []validate.Violation) []*texttosqlv1.Violation {
 	out := make([]*texttosqlv1.Violation, len(vs))

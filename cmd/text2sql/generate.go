@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/texttosql/text2sql/schema/link"
+	"github.com/texttosql/text2sql/server/generate"
+	"github.com/texttosql/text2sql/server/llm"
+)
+
+func init() { serveExtensions = append(serveExtensions, generateExtension) }
+
+// generateOptions are the settings of question-to-SQL generation.
+type generateOptions struct {
+	llm               llm.Config
+	reasoning         bool
+	attempts, budget  int
+	examplesPath      string
+	examplesPerPrompt int
+	sqlLabURL         string
+	redisURL          string
+	cacheSize         int
+	cacheTTL          time.Duration
+	dryRun            string
+	dryRunTimeout     time.Duration
+	dryRunMaxCost     float64
+	temperature       float64
+	tokens            int
+}
+
+func (o *generateOptions) define(s *settings) {
+	s.String(&o.llm.Model, "llm-model", "", "model name; when set, GenerateSQL is served (else it answers UNIMPLEMENTED)")
+	s.String(&o.llm.BaseURL, "llm-base-url", "https://api.openai.com/v1", "base URL of any OpenAI-compatible chat-completions endpoint")
+	s.String(&o.llm.APIKey, "llm-api-key", "", "API key of the model endpoint (prefer the environment variable)")
+	s.Float(&o.temperature, "llm-temperature", 0, "sampling temperature")
+	s.Int(&o.tokens, "llm-max-tokens", 1024, "most tokens one answer may have")
+	s.Bool(&o.reasoning, "llm-reasoning", false, "the model is a reasoning model: send max_completion_tokens and no temperature")
+	s.Duration(&o.llm.Timeout, "llm-timeout", 60*time.Second, "timeout of one call to the model")
+	s.Int(&o.llm.MaxConcurrency, "llm-concurrency", 8, "calls to the model in flight at once")
+	s.Int(&o.llm.MaxRetries, "llm-retries", 3, "retries of a call after 429, 5xx or a timeout")
+	s.Int(&o.attempts, "generate-attempts", 3, "model answers tried per question before giving up (each refused answer is fed back)")
+	s.Int(&o.budget, "schema-budget", 3000, "most tokens of schema the prompt may carry")
+	s.String(&o.examplesPath, "examples", "", "file of approved question/SQL pairs (YAML) shown to the model when similar")
+	s.Int(&o.examplesPerPrompt, "examples-per-prompt", 3, "approved examples per prompt")
+	s.String(&o.sqlLabURL, "sqllab-url", "", "Superset address users open in a browser, for SQL Lab links in answers")
+	s.String(&o.redisURL, "redis-url", "", "Redis URL (redis://host:6379/0) for an answer cache shared by replicas; empty keeps it in memory")
+	s.Int(&o.cacheSize, "cache-size", 10000, "answers kept by the in-memory cache")
+	s.Duration(&o.cacheTTL, "cache-ttl", 24*time.Hour, "how long an answer is reused; 0 turns the cache off")
+	s.String(&o.dryRun, "dry-run", "", "warehouses to plan answers against, \"database=dsn\" separated by \";\" (PostgreSQL URL or MySQL DSN); use a read-only account")
+	s.Duration(&o.dryRunTimeout, "dry-run-timeout", 5*time.Second, "statement timeout of one dry run")
+	s.Float(&o.dryRunMaxCost, "dry-run-max-cost", 0, "refuse PostgreSQL plans estimated above this cost; 0 means no ceiling")
+}
+
+func generateExtension(s *settings) func(context.Context, *serveBuild) error {
+	var o generateOptions
+	o.define(s)
+	return func(ctx context.Context, b *serveBuild) error {
+		if o.llm.Model == "" {
+			return nil
+		}
+		p, err := o.pipeline(b)
+		if err != nil {
+			return err
+		}
+		b.OnClose(func() error { p.Close(); return nil })
+		b.Config.Generator = p
+		b.Config.Logger.Info("GenerateSQL served", "model", o.llm.Model, "endpoint", o.llm.BaseURL, "attempts", o.attempts)
+		return nil
+	}
+}
+
+// pipeline assembles the generation pipeline from the settings.
+func (o *generateOptions) pipeline(b *serveBuild) (*generate.Pipeline, error) {
+	if o.tokens < 1 || o.attempts < 1 || o.budget < 1 {
+		return nil, errors.New("--llm-max-tokens, --generate-attempts and --schema-budget must be positive")
+	}
+	cfg := o.llm
+	cfg.Temperature, cfg.MaxTokens = float32(o.temperature), o.tokens
+	cfg.OmitTemperature, cfg.UseMaxCompletionTokens = o.reasoning, o.reasoning
+	model, err := llm.New(cfg, llm.WithRegisterer(b.Config.Registry), llm.WithLogger(b.Config.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("model endpoint: %w", err)
+	}
+	linker, err := link.Default()
+	if err != nil {
+		return nil, fmt.Errorf("schema linking: %w", err)
+	}
+	opts := []generate.Option{generate.WithMetrics(generate.NewMetrics(b.Config.Registry))}
+	if o.examplesPath != "" {
+		x, err := generate.LoadExamples(o.examplesPath)
+		if err != nil {
+			return nil, fmt.Errorf("--examples: %w", err)
+		}
+		opts = append(opts, generate.WithExamples(x))
+	}
+	switch {
+	case o.cacheTTL <= 0:
+	case o.redisURL != "":
+		c, err := generate.NewRedisCache(o.redisURL, o.cacheTTL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		b.OnClose(c.Close)
+		opts = append(opts, generate.WithCache(c))
+	default:
+		opts = append(opts, generate.WithCache(generate.NewMemoryCache(o.cacheSize, o.cacheTTL)))
+	}
+	dry, err := o.dryRuns()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, dry...)
+	return generate.New(generate.Config{
+		MaxAttempts: o.attempts, SchemaBudget: o.budget, Examples: o.examplesPerPrompt, SupersetURL: o.sqlLabURL,
+	}, model, linker, opts...), nil
+}
+
+// dryRuns parses --dry-run; the pipeline connects on first use.
+func (o *generateOptions) dryRuns() ([]generate.Option, error) {
+	var opts []generate.Option
+	for _, item := range strings.Split(o.dryRun, ";") {
+		if strings.TrimSpace(item) == "" {
+			continue
+		}
+		name, dsn, ok := strings.Cut(item, "=")
+		name, dsn = strings.TrimSpace(name), strings.TrimSpace(dsn)
+		if !ok || name == "" || dsn == "" {
+			return nil, fmt.Errorf("--dry-run: %q is not database=dsn", redactDSN(item))
+		}
+		opts = append(opts, generate.WithDryRun(name, dsn, o.dryRunTimeout, o.dryRunMaxCost))
+	}
+	return opts, nil
+}
+
+// redactDSN keeps what is before "=" so a malformed setting can be named
+// without printing a password.
+func redactDSN(item string) string {
+	name, _, _ := strings.Cut(item, "=")
+	return strings.TrimSpace(name) + "=…"
+}
