@@ -55,19 +55,28 @@ type FileStore struct {
 }
 
 type fileState struct {
-	catalog *Catalog
-	loaded  time.Time
+	catalog  *Catalog
+	loaded   time.Time
+	versions map[*Database]string // hashed once per load: hashing a large catalog takes tens of milliseconds
+}
+
+func newFileState(c *Catalog) *fileState {
+	st := &fileState{catalog: c, loaded: time.Now(), versions: make(map[*Database]string, len(c.Databases))}
+	for _, d := range c.Databases {
+		st.versions[d] = d.Version()
+	}
+	return st
 }
 
 // NewFileStore serves c; path, when not empty, is re-read by Refresh.
 func NewFileStore(c *Catalog, path string) *FileStore {
 	s := &FileStore{path: path}
-	s.state.Store(&fileState{catalog: c, loaded: time.Now()})
+	s.state.Store(newFileState(c))
 	return s
 }
 
 func (st *fileState) entry(d *Database) Entry {
-	return Entry{Database: d, Status: Status{Source: "file", Version: d.Version(), SyncedAt: st.loaded}}
+	return Entry{Database: d, Status: Status{Source: "file", Version: st.versions[d], SyncedAt: st.loaded}}
 }
 
 func (s *FileStore) Databases(context.Context) ([]Entry, error) {
@@ -97,7 +106,7 @@ func (s *FileStore) Refresh(ctx context.Context, name string) (Entry, error) {
 		if err != nil {
 			return Entry{}, err
 		}
-		s.state.Store(&fileState{catalog: c, loaded: time.Now()})
+		s.state.Store(newFileState(c))
 	}
 	return s.Get(ctx, name)
 }

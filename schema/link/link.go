@@ -249,11 +249,21 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 	}
 
 	res := &Result{Budget: budget, Version: ix.version}
-	scored, colHits := ix.rank(analyseQuestion(q.Question), sc, l.opts.Weights)
+	aq := analyseQuestion(q.Question)
+	scored, colHits := ix.rank(aq, sc, l.opts.Weights)
+	cut := 0.0
+	switch {
+	case len(scored) > 0:
+		cut = scored[0].score * l.opts.MinScoreRatio
+	case len(aq.seq) > 0:
+		// A question in words the catalog does not use ("how are we doing
+		// this quarter?") still deserves an answer or a reasoned refusal
+		// from the model: show it the catalog's most connected tables.
+		scored = overview(db, sc)
+	}
 	if len(scored) == 0 {
 		return res, nil
 	}
-	cut := scored[0].score * l.opts.MinScoreRatio
 	var cands []ranked
 	for _, r := range scored {
 		if r.score < cut || len(cands) >= l.opts.MaxTables {

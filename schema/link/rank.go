@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/texttosql/text2sql/schema"
 )
@@ -117,7 +118,42 @@ const (
 	ReasonForeignKey = "foreign key"
 	// ReasonSchema: the table shares a small schema with matched tables.
 	ReasonSchema = "schema"
+	// ReasonOverview: nothing matched the question, and the table is among
+	// the most connected of the catalog.
+	ReasonOverview = "overview"
 )
+
+// overview ranks the visible tables by how many foreign keys join them to
+// other visible tables, the hubs of a catalog first, for questions that
+// match nothing. Ties keep catalog order.
+func overview(db *schema.Database, sc *scope) []ranked {
+	index := map[string]int{}
+	for i, t := range db.Tables {
+		if sc.visible[i] {
+			index[strings.ToLower(t.Schema+"."+t.Name)] = i
+		}
+	}
+	degree := make([]int, len(db.Tables))
+	for i, t := range db.Tables {
+		if !sc.visible[i] {
+			continue
+		}
+		for _, fk := range t.ForeignKeys {
+			if j, ok := index[strings.ToLower(fk.References.Schema+"."+fk.References.Table)]; ok && j != i {
+				degree[i]++
+				degree[j]++
+			}
+		}
+	}
+	var out []ranked
+	for i := range db.Tables {
+		if sc.visible[i] {
+			out = append(out, ranked{table: i, score: float64(degree[i] + 1), reason: ReasonOverview})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].score > out[b].score })
+	return out
+}
 
 // query is an analysed question.
 type query struct {

@@ -107,7 +107,7 @@ func TestRepairLoop(t *testing.T) {
 func TestNeverValidIsFailedPrecondition(t *testing.T) {
 	s := startStack(t, fakellm.Text("```sql\nSELECT email FROM customers\n```"), stackOptions{pipeline: generate.Config{MaxAttempts: 3}})
 	_, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
-		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "Every customer's e-mail address"})
+		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "Everyone's e-mail address"})
 	st := status.Convert(err)
 	if st.Code() != codes.FailedPrecondition {
 		t.Fatalf("got %v, want FAILED_PRECONDITION", err)
@@ -124,7 +124,7 @@ func TestNeverValidIsFailedPrecondition(t *testing.T) {
 	if s.llm.Calls() != 3 {
 		t.Errorf("%d model calls, want 3", s.llm.Calls())
 	}
-	code, body := s.post("/v1/sql:generate", toolsToken, map[string]any{"database": "shop", "question": "Every customer's e-mail address"})
+	code, body := s.post("/v1/sql:generate", toolsToken, map[string]any{"database": "shop", "question": "Everyone's e-mail address"})
 	if code != 422 || !strings.Contains(body["message"].(string), "COLUMN_NOT_ALLOWED") {
 		t.Errorf("HTTP %d %v, want 422 naming the violation", code, body)
 	}
