@@ -20,19 +20,58 @@ import (
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 )
 
-// newGateway returns the grpc-gateway mux that forwards HTTP/JSON calls to
-// the service over conn, so they pass the same interceptors as gRPC calls.
-func newGateway(ctx context.Context, conn *grpc.ClientConn) (*runtime.ServeMux, error) {
+// newGateway returns the grpc-gateway mux that serves HTTP/JSON calls with
+// srv.
+func newGateway(ctx context.Context, srv texttosqlv1.TextToSQLServiceServer) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithErrorHandler(gatewayErrorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	)
-	if err := texttosqlv1.RegisterTextToSQLServiceHandler(ctx, mux, conn); err != nil {
+	if err := texttosqlv1.RegisterTextToSQLServiceHandlerServer(ctx, mux, srv); err != nil {
 		return nil, err
 	}
 	return mux, nil
+}
+
+// intercepted runs every RPC of svc through the unary middleware, as the
+// gRPC server does with its interceptor: the gateway calls it directly.
+type intercepted struct {
+	texttosqlv1.UnimplementedTextToSQLServiceServer
+	svc *Service
+	mw  *middleware
+}
+
+// invoke runs one RPC through the middleware; the handler gets back the
+// request the middleware passes on.
+func invoke[Req, Resp any](ctx context.Context, x *intercepted, method string, req *Req, h func(context.Context, *Req) (*Resp, error)) (*Resp, error) {
+	out, err := x.mw.unary(ctx, req, &grpc.UnaryServerInfo{Server: x.svc, FullMethod: method},
+		func(ctx context.Context, r any) (any, error) { return h(ctx, r.(*Req)) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*Resp), nil
+}
+
+func (x *intercepted) GenerateSQL(ctx context.Context, r *texttosqlv1.GenerateSQLRequest) (*texttosqlv1.GenerateSQLResponse, error) {
+	return invoke(ctx, x, texttosqlv1.TextToSQLService_GenerateSQL_FullMethodName, r, x.svc.GenerateSQL)
+}
+
+func (x *intercepted) ValidateSQL(ctx context.Context, r *texttosqlv1.ValidateSQLRequest) (*texttosqlv1.ValidateSQLResponse, error) {
+	return invoke(ctx, x, texttosqlv1.TextToSQLService_ValidateSQL_FullMethodName, r, x.svc.ValidateSQL)
+}
+
+func (x *intercepted) ListDatabases(ctx context.Context, r *texttosqlv1.ListDatabasesRequest) (*texttosqlv1.ListDatabasesResponse, error) {
+	return invoke(ctx, x, texttosqlv1.TextToSQLService_ListDatabases_FullMethodName, r, x.svc.ListDatabases)
+}
+
+func (x *intercepted) GetSchema(ctx context.Context, r *texttosqlv1.GetSchemaRequest) (*texttosqlv1.GetSchemaResponse, error) {
+	return invoke(ctx, x, texttosqlv1.TextToSQLService_GetSchema_FullMethodName, r, x.svc.GetSchema)
+}
+
+func (x *intercepted) RefreshSchema(ctx context.Context, r *texttosqlv1.RefreshSchemaRequest) (*texttosqlv1.RefreshSchemaResponse, error) {
+	return invoke(ctx, x, texttosqlv1.TextToSQLService_RefreshSchema_FullMethodName, r, x.svc.RefreshSchema)
 }
 
 // incomingHeader passes the headers the service reads to gRPC metadata.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -146,11 +147,12 @@ func (p *Policy) For(database string) Rule {
 // Rules is a policy compiled against one database's catalog, possibly
 // narrowed to what one caller may see. It is immutable and safe to share.
 type Rules struct {
-	db        *schema.Database
-	allowed   map[*schema.Table]bool
-	denied    map[*schema.Table]map[string]bool // lower-case column names
-	functions map[string]bool                   // lower-case, "name" or "schema.name"
-	maxRows   int
+	db          *schema.Database
+	allowed     map[*schema.Table]bool
+	denied      map[*schema.Table]map[string]bool // lower-case column names
+	functions   map[string]bool                   // lower-case, "name" or "schema.name"
+	maxRows     int
+	fingerprint func() string // computed once, on first use
 }
 
 // Compile resolves the policy's entries against db. Warnings name entries
@@ -210,6 +212,7 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 	for _, f := range rule.AllowFunctions {
 		r.functions[strings.ToLower(strings.TrimSpace(f))] = true
 	}
+	r.fingerprint = sync.OnceValue(r.computeFingerprint)
 	return r, warnings
 }
 
@@ -249,20 +252,23 @@ func (r *Rules) MaxRows() int { return r.maxRows }
 // Restrict narrows the rules to the tables visible reports true for: the
 // caller's scope intersected with the operator's allowlist.
 func (r *Rules) Restrict(visible func(*schema.Table) bool) *Rules {
-	out := *r
-	out.allowed = make(map[*schema.Table]bool, len(r.allowed))
+	out := &Rules{db: r.db, denied: r.denied, functions: r.functions, maxRows: r.maxRows,
+		allowed: make(map[*schema.Table]bool, len(r.allowed))}
 	for t := range r.allowed {
 		if visible(t) {
 			out.allowed[t] = true
 		}
 	}
-	return &out
+	out.fingerprint = sync.OnceValue(out.computeFingerprint)
+	return out
 }
 
 // Fingerprint is a short hash of what the rules allow: two rules with the
 // same fingerprint judge every statement alike. Answer caches key on it, so
 // callers with different scopes never share an answer.
-func (r *Rules) Fingerprint() string {
+func (r *Rules) Fingerprint() string { return r.fingerprint() }
+
+func (r *Rules) computeFingerprint() string {
 	var lines []string
 	for t := range r.allowed {
 		lines = append(lines, "t "+t.QualifiedName())

@@ -7,12 +7,14 @@ package generate
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -50,6 +52,11 @@ type Pipeline struct {
 	cache    Cache
 	dryRun   dryRuns
 	metrics  *Metrics
+	// verdicts memoizes the validator on cached answers. A verdict depends
+	// only on the SQL, the catalog version, the rules' fingerprint and the
+	// row cap, all in its key, so a memoized verdict is the verdict the
+	// caller's current rules give.
+	verdicts *lru.Cache[string, *validate.Result]
 }
 
 // Option adds an optional part.
@@ -93,6 +100,7 @@ func New(cfg Config, model Model, linker *link.Linker, opts ...Option) *Pipeline
 	if p.metrics == nil {
 		p.metrics = NewMetrics(nil)
 	}
+	p.verdicts, _ = lru.New[string, *validate.Result](4096)
 	return p
 }
 
@@ -278,8 +286,13 @@ func (p *Pipeline) fromCache(ctx context.Context, in *server.GenerateInput, key 
 		return nil, false
 	}
 	// The key already holds the caller's scope; judging again guards
-	// against anything that changed since, and costs microseconds.
-	res := validateSQL(a.SQL)
+	// against an entry written by another replica or release.
+	vkey := verdictKey(a.SQL, in, key)
+	res, ok := p.verdicts.Get(vkey)
+	if !ok {
+		res = validateSQL(a.SQL)
+		p.verdicts.Add(vkey, res)
+	}
 	if !res.Valid {
 		p.metrics.cache.WithLabelValues("invalidated").Inc()
 		return nil, false
@@ -302,6 +315,16 @@ func (p *Pipeline) store(ctx context.Context, in *server.GenerateInput, key, sql
 
 // Close releases dry-run connections.
 func (p *Pipeline) Close() { p.dryRun.close() }
+
+// verdictKey identifies a judgement: the SQL under the answer key, which
+// holds the database, catalog version, rules fingerprint and row cap.
+func verdictKey(sql string, in *server.GenerateInput, answerKey string) string {
+	h := sha256.New()
+	h.Write([]byte(answerKey))
+	h.Write([]byte{0})
+	h.Write([]byte(sql))
+	return string(h.Sum(nil))
+}
 
 func toProto(vs []validate.Violation) []*texttosqlv1.Violation {
 	out := make([]*texttosqlv1.Violation, len(vs))
