@@ -69,6 +69,8 @@ type Outcome struct {
 	// SQL is the runnable statement returned; empty when none was.
 	SQL    string
 	Tables []string
+	// SQLLabURL opens SQL in SQL Lab.
+	SQLLabURL string
 	// Refused is a FAILED_PRECONDITION answer: no valid SQL.
 	Refused bool
 	// Code is the RPC's status code.
@@ -171,7 +173,7 @@ func ask(ctx context.Context, st *Stack, c *Case, transport string) *Outcome {
 		}
 		return o
 	}
-	o.SQL, o.Tables, o.Attempts = resp.Sql, resp.Tables, resp.Attempts
+	o.SQL, o.Tables, o.Attempts, o.SQLLabURL = resp.Sql, resp.Tables, resp.Attempts, resp.SqllabUrl
 	o.Tokens = int(resp.GetUsage().GetTotalTokens())
 	return o
 }
