@@ -72,7 +72,7 @@ func (d *Database) Normalize() error {
 	}
 	d.Backend = strings.ToLower(d.Backend)
 	if d.DefaultSchema == "" {
-		d.DefaultSchema = defaultSchema(d)
+		d.DefaultSchema = InferDefaultSchema(d.Name, d.Backend, d.Tables)
 	}
 	tables := map[string]bool{}
 	for i, t := range d.Tables {
@@ -111,15 +111,16 @@ func (d *Database) Normalize() error {
 	return nil
 }
 
-// defaultSchema is where unqualified names resolve when the file does not
-// say: PostgreSQL's search path starts at public; a MySQL connection's
-// database is the one schema its tables share.
-func defaultSchema(d *Database) string {
-	if DialectOf(d.Backend) == DialectPostgres {
+// InferDefaultSchema is where unqualified names resolve when no source says:
+// PostgreSQL's search path starts at public; a MySQL connection's database
+// is the one schema its tables share (the database's name when they share
+// none).
+func InferDefaultSchema(database, backend string, tables []*Table) string {
+	if DialectOf(backend) == DialectPostgres {
 		return "public"
 	}
 	one := ""
-	for _, t := range d.Tables {
+	for _, t := range tables {
 		if t.Schema == "" {
 			continue
 		}
@@ -129,7 +130,7 @@ func defaultSchema(d *Database) string {
 		one = t.Schema
 	}
 	if one == "" {
-		return d.Name
+		return database
 	}
 	return one
 }

@@ -501,7 +501,7 @@ func build(db *schema.Database, st *dbState) *schema.Database {
 	}
 	out.DefaultSchema = db.DefaultSchema
 	if out.DefaultSchema == "" {
-		out.DefaultSchema = defaultSchema(db, tables)
+		out.DefaultSchema = schema.InferDefaultSchema(db.Name, db.Backend, tables)
 	}
 	for i, t := range tables {
 		if t.Schema == "" {
@@ -525,29 +525,6 @@ func build(db *schema.Database, st *dbState) *schema.Database {
 	out.Tables = slices.CompactFunc(tables, func(a, b *schema.Table) bool { return a.Schema == b.Schema && a.Name == b.Name })
 	out.Index()
 	return out
-}
-
-// defaultSchema mirrors the schema file's rule: PostgreSQL resolves
-// unqualified names in public; a MySQL connection's database is the one
-// schema its tables share.
-func defaultSchema(db *schema.Database, tables []*schema.Table) string {
-	if schema.DialectOf(db.Backend) == schema.DialectPostgres {
-		return "public"
-	}
-	one := ""
-	for _, t := range tables {
-		if t.Schema == "" {
-			continue
-		}
-		if one != "" && t.Schema != one {
-			return ""
-		}
-		one = t.Schema
-	}
-	if one == "" {
-		return db.Name
-	}
-	return one
 }
 
 func uniqueRows(rows []datasetRow) []datasetRow {
