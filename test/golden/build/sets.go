@@ -52,9 +52,15 @@ func defogQuestion(q benchdata.Question) string {
 // defogSet returns one case per question of Defog's three PostgreSQL
 // files.
 func defogSet(bench string, cat *schema.Catalog) (*golden.Set, error) {
+	defogDBs := 0
+	for _, db := range cat.Databases {
+		if strings.HasPrefix(db.Name, execdb.DefogPrefix) {
+			defogDBs++
+		}
+	}
 	s := &golden.Set{
 		Name:        "defog-postgres",
-		Description: "Defog sql-eval's PostgreSQL questions (questions_gen, instruct_basic, instruct_advanced) on its 11 databases",
+		Description: fmt.Sprintf("Defog sql-eval's PostgreSQL questions (questions_gen, instruct_basic, instruct_advanced) on its %d databases", defogDBs),
 		Catalog:     catalogFile,
 		Policy:      policyFile,
 	}
@@ -135,7 +141,8 @@ const (
 // spiderSet returns one case per SpiderMan question whose result can be
 // checked on the loaded databases, and the questions left out. Which those
 // are is read from the data: tables the loader left empty, and gold
-// queries whose LIMIT cuts through tied rows (execdb.TieAtLimit).
+// queries whose LIMIT cuts through tied rows (execdb.TieAtLimit) or that
+// the tie probe cannot examine.
 func spiderSet(ctx context.Context, e env, cat *schema.Catalog) (*golden.Set, []exclusion, error) {
 	qs, err := benchdata.SpiderManQuestions(e.Bench)
 	if err != nil {
@@ -151,7 +158,7 @@ func spiderSet(ctx context.Context, e env, cat *schema.Catalog) (*golden.Set, []
 	}
 	s := &golden.Set{
 		Name:        "spider-mysql",
-		Description: "Spider dev questions with SpiderMan's MySQL gold queries, on the 20 dev databases SpiderMan ships rows for",
+		Description: fmt.Sprintf("Spider dev questions with SpiderMan's MySQL gold queries, on the %d dev databases SpiderMan ships rows for", len(hasData)),
 		Catalog:     catalogFile,
 		Policy:      policyFile,
 	}
@@ -217,6 +224,7 @@ func spiderSet(ctx context.Context, e env, cat *schema.Catalog) (*golden.Set, []
 			Tags:     []string{q.Database},
 		})
 	}
+	s.Description += fmt.Sprintf("; %d of %d questions; the file header lists the others and why", len(s.Cases), len(qs))
 	return s, excluded, nil
 }
 
@@ -225,7 +233,7 @@ func spiderSet(ctx context.Context, e env, cat *schema.Catalog) (*golden.Set, []
 func spiderHeader(excluded []exclusion) string {
 	var b strings.Builder
 	b.WriteString(`#
-# SpiderMan's MySQL edition of the 1,034 Spider dev questions
+# SpiderMan's MySQL edition of the Spider dev questions
 # (test_queries.csv), one case per row whose database ships rows, ids
 # spider-NNNN, NNNN being the 0-based row. gold is SpiderMan's query,
 # expect.tables the tables it reads.
