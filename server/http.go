@@ -120,7 +120,8 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 }
 
 // readyz is 200 while the store has every catalog and the server is not
-// shutting down, and 503 with the reason otherwise.
+// shutting down, and 503 with the reason otherwise. A catalog served stale
+// (its last refresh failed) keeps the service ready and is listed.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.stopping.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
@@ -130,6 +131,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.cfg.Store.Ready(ctx); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "detail": err.Error()})
+		return
+	}
+	type stale struct {
+		Database  string    `json:"database"`
+		SyncedAt  time.Time `json:"synced_at"`
+		LastError string    `json:"last_error"`
+	}
+	var stales []stale
+	if entries, err := s.cfg.Store.Databases(ctx); err == nil {
+		for _, e := range entries {
+			if e.Status.Stale {
+				stales = append(stales, stale{e.Database.Name, e.Status.SyncedAt, e.Status.LastError})
+			}
+		}
+	}
+	if len(stales) > 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "stale": stales})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -146,8 +146,8 @@ func TestServeSupersetStaleCatalog(t *testing.T) {
 	if r := h.do("POST", "/v1/sql:validate", `{"database":"warehouse","sql":"select id from t3"}`); !strings.Contains(r.body, `"valid":true`) {
 		t.Errorf("validation from the stale catalog: %s", r.body)
 	}
-	if r := h.do("GET", "/readyz", ""); r.status != 200 {
-		t.Errorf("a stale catalog is still served, so the service stays ready: %d %s", r.status, r.body)
+	if r := h.do("GET", "/readyz", ""); r.status != 200 || !strings.Contains(r.body, `"stale":[{"database":"warehouse"`) {
+		t.Errorf("a stale catalog is still served, so the service stays ready and says which is stale: %d %s", r.status, r.body)
 	}
 	if m := h.do("GET", "/metrics", ""); !strings.Contains(m.body, `text2sql_schema_stale{database="warehouse"} 1`) {
 		t.Error("the stale flag is not in the metrics")
