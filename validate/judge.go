@@ -16,7 +16,7 @@ type judge struct {
 	dialect    *stmt.Dialect
 	db         *schema.Database
 	rules      *Rules
-	read       map[string]bool // real tables read, "schema.table"
+	read       []*schema.Table // real tables read, each once
 	violations []Violation
 }
 
@@ -31,23 +31,49 @@ type scope struct {
 }
 
 // columns is a set of folded column names; open means the set may hold
-// names nobody can know (a table function, an unnamed expression).
+// names nobody can know (a table function, an unnamed expression). Most
+// sets hold a handful of names, so they are a list; a large one also gets
+// a map. A copy shares the names: only the set being built is added to.
 type columns struct {
-	names map[string]bool
-	open  bool
+	list []string
+	set  map[string]struct{}
+	open bool
 }
 
-func (c columns) has(name string) bool { return c.names[name] }
+// columnsListMax is the size up to which a list is searched directly.
+const columnsListMax = 16
+
+func (c columns) has(name string) bool {
+	if c.set != nil {
+		_, ok := c.set[name]
+		return ok
+	}
+	for _, n := range c.list {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
 
 func (c *columns) add(name string) {
-	if c.names == nil {
-		c.names = map[string]bool{}
+	if c.has(name) {
+		return
 	}
-	c.names[name] = true
+	c.list = append(c.list, name)
+	switch {
+	case c.set != nil:
+		c.set[name] = struct{}{}
+	case len(c.list) > columnsListMax:
+		c.set = make(map[string]struct{}, 2*len(c.list))
+		for _, n := range c.list {
+			c.set[n] = struct{}{}
+		}
+	}
 }
 
 func (c *columns) merge(o columns) {
-	for n := range o.names {
+	for _, n := range o.list {
 		c.add(n)
 	}
 	c.open = c.open || o.open
@@ -121,8 +147,13 @@ func (j *judge) query(q *stmt.Query, parent *scope) columns {
 		return j.setOperation(q, s)
 	}
 	b := &scope{parent: s, block: true}
-	for _, src := range q.From {
-		b.sources = append(b.sources, j.source(src, b, s))
+	if len(q.From) > 0 {
+		// One allocation for the block's bindings.
+		bindings := make([]binding, len(q.From))
+		b.sources = make([]*binding, 0, len(q.From))
+		for i, src := range q.From {
+			b.sources = append(b.sources, j.source(&bindings[i], src, b, s))
+		}
 	}
 	b.outputs = j.outputs(q, b)
 	for _, sub := range q.Subqueries {
@@ -174,10 +205,10 @@ func (j *judge) named(ids []stmt.Ident) columns {
 	return c
 }
 
-// source binds one FROM item. b is the block being built (its sources so
-// far are what a LATERAL item sees); s is the scope above the block.
-func (j *judge) source(src *stmt.Source, b, s *scope) *binding {
-	bd := &binding{}
+// source binds one FROM item into bd. b is the block being built (its
+// sources so far are what a LATERAL item sees); s is the scope above the
+// block.
+func (j *judge) source(bd *binding, src *stmt.Source, b, s *scope) *binding {
 	if src.Alias != nil {
 		bd.name = j.fold(src.Alias.Name)
 	}
@@ -307,7 +338,9 @@ func (j *judge) table(parts []stmt.Ident, pos int) *schema.Table {
 		j.add(stmt.CodeTableNotAllowed, pos, "table %s may not be read", t.QualifiedName())
 		return nil
 	}
-	j.read[t.QualifiedName()] = true
+	if !slices.Contains(j.read, t) {
+		j.read = append(j.read, t)
+	}
 	return t
 }
 
@@ -483,8 +516,9 @@ func (j *judge) lookup(b *scope, q []stmt.Ident, outward bool) *binding {
 			continue
 		}
 		if len(q) == 1 {
+			name := j.fold(q[0].Name)
 			for _, bd := range s.sources {
-				if bd.name != "" && bd.name == j.fold(q[0].Name) {
+				if bd.name != "" && bd.name == name {
 					return bd
 				}
 			}
@@ -534,7 +568,10 @@ func (j *judge) ref(r stmt.ColumnRef, b *scope) {
 		}
 		return
 	}
-	name := j.fold(col)
+	var name string
+	if r.Alias != stmt.AliasNever {
+		name = j.fold(col)
+	}
 	if r.Alias == stmt.AliasFirst && b.outputs.has(name) {
 		return
 	}
@@ -620,7 +657,7 @@ func (j *judge) function(f stmt.Func) {
 // columnHint lists a binding's readable columns, so a rewrite can pick one.
 func (j *judge) columnHint(bd *binding) string {
 	if bd.table == nil {
-		if len(bd.cols.names) == 0 {
+		if len(bd.cols.list) == 0 {
 			return ""
 		}
 		return " (columns: " + listNames(bd.cols) + ")"
@@ -648,10 +685,7 @@ func (j *judge) scopeHint(b *scope) string {
 }
 
 func listNames(c columns) string {
-	var names []string
-	for n := range c.names {
-		names = append(names, n)
-	}
+	names := slices.Clone(c.list)
 	slices.Sort(names)
 	return abbreviate(names)
 }

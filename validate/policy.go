@@ -153,6 +153,9 @@ type Rules struct {
 	functions   map[string]bool                   // lower-case, "name" or "schema.name"
 	maxRows     int
 	fingerprint func() string // computed once, on first use
+	// names holds each table's "schema.table", built once rather than for
+	// every statement that reads the table.
+	names map[*schema.Table]string
 }
 
 // Compile resolves the policy's entries against db. Warnings name entries
@@ -165,6 +168,10 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 		denied:    map[*schema.Table]map[string]bool{},
 		functions: map[string]bool{},
 		maxRows:   rule.MaxRows,
+		names:     make(map[*schema.Table]string, len(db.Tables)),
+	}
+	for _, t := range db.Tables {
+		r.names[t] = t.QualifiedName()
 	}
 	if r.maxRows <= 0 {
 		r.maxRows = DefaultMaxRows
@@ -239,12 +246,21 @@ func (r *Rules) TableAllowed(t *schema.Table) bool { return r.allowed[t] }
 // ColumnAllowed reports whether column col of t may be read. It does not
 // check the table itself.
 func (r *Rules) ColumnAllowed(t *schema.Table, col string) bool {
-	return !r.denied[t][strings.ToLower(col)]
+	denied := r.denied[t]
+	return len(denied) == 0 || !denied[strings.ToLower(col)]
 }
 
 // FunctionAllowed reports whether the policy adds the function name,
 // given as [schema.]name in lower case.
 func (r *Rules) FunctionAllowed(name string) bool { return r.functions[name] }
+
+// qualifiedName is t's "schema.table".
+func (r *Rules) qualifiedName(t *schema.Table) string {
+	if n, ok := r.names[t]; ok {
+		return n
+	}
+	return t.QualifiedName()
+}
 
 // MaxRows is the row cap.
 func (r *Rules) MaxRows() int { return r.maxRows }
@@ -252,7 +268,7 @@ func (r *Rules) MaxRows() int { return r.maxRows }
 // Restrict narrows the rules to the tables visible reports true for: the
 // caller's scope intersected with the operator's allowlist.
 func (r *Rules) Restrict(visible func(*schema.Table) bool) *Rules {
-	out := &Rules{db: r.db, denied: r.denied, functions: r.functions, maxRows: r.maxRows,
+	out := &Rules{db: r.db, denied: r.denied, functions: r.functions, maxRows: r.maxRows, names: r.names,
 		allowed: make(map[*schema.Table]bool, len(r.allowed))}
 	for t := range r.allowed {
 		if visible(t) {

@@ -114,7 +114,13 @@ func (v *Validator) Validate(req Request) (res *Result) {
 	if rules == nil {
 		rules, _ = DefaultPolicy().Compile(req.Database)
 	}
-	parsed, err := p.Parse(req.SQL)
+	var parsed stmt.Parsed
+	var err error
+	if rp, ok := p.(stmt.ReleasingParser); ok {
+		parsed, err = rp.ParseReleasable(req.SQL)
+	} else {
+		parsed, err = p.Parse(req.SQL)
+	}
 	if err != nil {
 		var pe *stmt.ParseError
 		if !errors.As(err, &pe) {
@@ -123,7 +129,10 @@ func (v *Validator) Validate(req Request) (res *Result) {
 		res.Violations = []Violation{locate(req.SQL, pe.Code, pe.Message, pe.Pos)}
 		return res
 	}
-	j := judge{sql: req.SQL, dialect: d, db: req.Database, rules: rules, read: map[string]bool{}}
+	if r, ok := parsed.(stmt.Releaser); ok {
+		defer r.Release()
+	}
+	j := judge{sql: req.SQL, dialect: d, db: req.Database, rules: rules}
 	j.statement(parsed.Describe())
 	res.Violations = j.violations
 	if len(res.Violations) > 0 {
@@ -140,8 +149,8 @@ func (v *Validator) Validate(req Request) (res *Result) {
 		return res
 	}
 	res.Valid, res.SQL = true, out
-	for t := range j.read {
-		res.Tables = append(res.Tables, t)
+	for _, t := range j.read {
+		res.Tables = append(res.Tables, rules.qualifiedName(t))
 	}
 	sort.Strings(res.Tables)
 	return res

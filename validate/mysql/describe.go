@@ -21,15 +21,18 @@ func (p *parsed) Describe() (st *stmt.Statement) {
 	if p.desc != nil {
 		return p.desc
 	}
-	d := &describer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), seen: make(map[ast.Node]mark, 32)}
+	d := &describer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), noBackslashEscapes: p.mode.HasNoBackslashEscapesMode(), seen: getNodeSet()}
 	st = &stmt.Statement{}
 	defer func() {
-		// A tree the walk cannot handle is refused, never a crash.
+		// A tree the walk cannot handle is refused, never a crash. The
+		// node set is then dropped rather than reused.
 		if r := recover(); r != nil {
 			st.Findings = append(d.findings, stmt.Finding{Code: stmt.CodeUnsupportedSyntax,
 				Message: fmt.Sprintf("the statement could not be analysed (%v); rewrite it more simply", r), Pos: -1})
 			p.desc = st
+			return
 		}
+		d.seen.release()
 	}()
 	switch n := p.root.(type) {
 	case *ast.SelectStmt:
@@ -46,6 +49,9 @@ func (p *parsed) Describe() (st *stmt.Statement) {
 	d.commentHazards()
 	d.lostWith()
 	d.crossCheck(p.root)
+	// The cross-check's walk also made the printer's fixes; when it went
+	// through the whole tree, Print need not walk it again.
+	p.fixed = !d.check.skipped
 	st.Findings = d.findings
 	p.desc = st
 	return st
@@ -75,27 +81,71 @@ const (
 // describer walks one statement. Every node type it knows is handled by
 // an explicit case; anything else becomes an UNSUPPORTED_SYNTAX finding.
 type describer struct {
-	src        string
-	ansiQuotes bool
-	findings   []stmt.Finding
-	seen       map[ast.Node]mark
-	depth      int
-	tooDeep    bool
+	src                string
+	ansiQuotes         bool
+	noBackslashEscapes bool
+	findings           []stmt.Finding
+	seen               *nodeSet
+	depth              int
+	tooDeep            bool
 	// withs counts the WITH keywords the tree accounts for: WITH lists,
 	// WITH ROLLUP and WITH QUERY EXPANSION.
 	withs int
+	// The description holds many short name lists and several sources;
+	// they are carved out of larger blocks to save an allocation each.
+	identBlock  []stmt.Ident
+	sourceBlock []stmt.Source
+	check       checker
+}
+
+// idents returns n names for the description, as a slice that cannot
+// grow into its neighbours.
+func (d *describer) idents(n int) []stmt.Ident {
+	if n > cap(d.identBlock)-len(d.identBlock) {
+		// A name takes at least a few bytes of text: size the first block
+		// by the text, later ones generously.
+		size := 32
+		if d.identBlock == nil {
+			size = min(max(len(d.src)/12, 8), 64)
+		}
+		d.identBlock = make([]stmt.Ident, 0, max(n, size))
+	}
+	i := len(d.identBlock)
+	d.identBlock = d.identBlock[:i+n]
+	return d.identBlock[i : i+n : i+n]
+}
+
+func (d *describer) ident1(a string) []stmt.Ident {
+	out := d.idents(1)
+	out[0].Name = a
+	return out
+}
+
+func (d *describer) ident2(a, b string) []stmt.Ident {
+	out := d.idents(2)
+	out[0].Name, out[1].Name = a, b
+	return out
+}
+
+// source returns a new, zero FROM item for the description.
+func (d *describer) source() *stmt.Source {
+	if len(d.sourceBlock) == cap(d.sourceBlock) {
+		d.sourceBlock = make([]stmt.Source, 0, 2*cap(d.sourceBlock)+2)
+	}
+	d.sourceBlock = d.sourceBlock[:len(d.sourceBlock)+1]
+	return &d.sourceBlock[len(d.sourceBlock)-1]
 }
 
 func (d *describer) find(code string, pos int, format string, args ...any) {
 	d.findings = append(d.findings, stmt.Finding{Code: code, Message: fmt.Sprintf(format, args...), Pos: pos})
 }
 
-func (d *describer) walk(n ast.Node) { d.seen[n] = walked }
+func (d *describer) walk(n ast.Node) { d.seen.set(n, walked) }
 
 // unsupported reports a node the adapter does not accept and keeps the
 // cross-check from reporting its insides again.
 func (d *describer) unsupported(n ast.Node, pos int, format string, args ...any) {
-	d.seen[n] = reported
+	d.seen.set(n, reported)
 	d.find(stmt.CodeUnsupportedSyntax, pos, format, args...)
 }
 
@@ -103,7 +153,7 @@ func (d *describer) unsupported(n ast.Node, pos int, format string, args ...any)
 // the statement is nested too deeply.
 func (d *describer) enter(n ast.Node, pos int) bool {
 	if d.depth >= maxDepth {
-		d.seen[n] = reported
+		d.seen.set(n, reported)
 		if !d.tooDeep {
 			d.tooDeep = true
 			d.find(stmt.CodeUnsupportedSyntax, pos, "the statement is nested more than %d levels deep", maxDepth)
@@ -130,6 +180,15 @@ func offset(n ast.Node) int {
 }
 
 func ident(s string) stmt.Ident { return stmt.Ident{Name: s} }
+
+// addRef appends a column reference; a block usually has several, so the
+// list starts with room for a few.
+func addRef(q *stmt.Query, r stmt.ColumnRef) {
+	if q.Refs == nil {
+		q.Refs = make([]stmt.ColumnRef, 0, 4)
+	}
+	q.Refs = append(q.Refs, r)
+}
 
 // resultSet describes a node that must be a query: a CTE body, a derived
 // table or a subquery.
@@ -170,6 +229,7 @@ func (d *describer) selectStmt(s *ast.SelectStmt, pos int) *stmt.Query {
 	case ast.SelectStmtKindSelect:
 		if s.Fields != nil {
 			d.walk(s.Fields)
+			q.Targets = make([]stmt.Target, 0, len(s.Fields.Fields))
 			for _, f := range s.Fields.Fields {
 				d.selectField(q, f)
 			}
@@ -284,7 +344,7 @@ func (d *describer) selectOptions(s *ast.SelectStmt) {
 		hints = append(append([]*ast.TableOptimizerHint{}, hints...), s.SelectStmtOpts.TableHints...)
 	}
 	for _, h := range hints {
-		if d.seen[h] != 0 {
+		if d.seen.get(h) != 0 {
 			continue
 		}
 		d.walk(h)
@@ -337,7 +397,7 @@ func wildcardQualifier(w *ast.WildCardField) []stmt.Ident {
 func (d *describer) with(q *stmt.Query, w *ast.WithClause) {
 	// The parser hangs the WITH of "(WITH ... SELECT ...) ORDER BY ..." on
 	// both the block and the list around it; it is declared once.
-	if w == nil || d.seen[w] != 0 {
+	if w == nil || d.seen.get(w) != 0 {
 		return
 	}
 	d.walk(w)
@@ -466,7 +526,7 @@ func (d *describer) orderBy(q *stmt.Query, o *ast.OrderByClause, rule stmt.Alias
 		if c, ok := it.Expr.(*ast.ColumnNameExpr); ok && c.Name != nil && c.Name.Table.O == "" {
 			d.walk(c)
 			d.walk(c.Name)
-			q.Refs = append(q.Refs, stmt.ColumnRef{Parts: []stmt.Ident{ident(c.Name.Name.O)}, Alias: stmt.AliasFirst, Pos: offset(c)})
+			addRef(q, stmt.ColumnRef{Parts: d.ident1(c.Name.Name.O), Alias: stmt.AliasFirst, Pos: offset(c)})
 			continue
 		}
 		d.expr(q, it.Expr, rule)
@@ -543,20 +603,21 @@ func (d *describer) from(q *stmt.Query, n ast.ResultSetNode) {
 func (d *describer) tableSource(q *stmt.Query, ts *ast.TableSource) {
 	var alias *stmt.Ident
 	if ts.AsName.O != "" {
-		a := ident(ts.AsName.O)
-		alias = &a
+		alias = &d.ident1(ts.AsName.O)[0]
 	}
 	switch s := ts.Source.(type) {
 	case *ast.TableName:
 		d.walk(s)
-		src := &stmt.Source{Kind: stmt.SourceTable, Name: tableName(s), Alias: alias, Pos: -1}
+		src := d.source()
+		*src = stmt.Source{Kind: stmt.SourceTable, Name: d.tableNameParts(s), Alias: alias, Pos: -1}
 		if ts.Lateral || len(ts.ColumnNames) > 0 {
 			d.find(stmt.CodeUnsupportedSyntax, -1, "LATERAL and column aliases apply to derived tables, not to table %s", s.Name.O)
 		}
 		d.tableName(s)
 		q.From = append(q.From, src)
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		src := &stmt.Source{Kind: stmt.SourceSubquery, Alias: alias, Lateral: ts.Lateral, Pos: -1}
+		src := d.source()
+		*src = stmt.Source{Kind: stmt.SourceSubquery, Alias: alias, Lateral: ts.Lateral, Pos: -1}
 		for _, c := range ts.ColumnNames {
 			src.ColumnAliases = append(src.ColumnAliases, ident(c.O))
 		}
@@ -574,11 +635,11 @@ func (d *describer) tableSource(q *stmt.Query, ts *ast.TableSource) {
 	}
 }
 
-func tableName(t *ast.TableName) []stmt.Ident {
+func (d *describer) tableNameParts(t *ast.TableName) []stmt.Ident {
 	if t.Schema.O != "" {
-		return []stmt.Ident{ident(t.Schema.O), ident(t.Name.O)}
+		return d.ident2(t.Schema.O, t.Name.O)
 	}
-	return []stmt.Ident{ident(t.Name.O)}
+	return d.ident1(t.Name.O)
 }
 
 // tableName reports the TiDB-only table clauses MySQL would not run.
@@ -632,17 +693,19 @@ func (d *describer) windowSpec(q *stmt.Query, w *ast.WindowSpec) {
 func (d *describer) columnRef(q *stmt.Query, c *ast.ColumnName, rule stmt.AliasRule, pos int) {
 	d.walk(c)
 	var parts []stmt.Ident
-	if c.Schema.O != "" {
-		parts = append(parts, ident(c.Schema.O))
+	switch {
+	case c.Schema.O != "":
+		parts = d.idents(3)
+		parts[0].Name, parts[1].Name, parts[2].Name = c.Schema.O, c.Table.O, c.Name.O
+	case c.Table.O != "":
+		parts = d.ident2(c.Table.O, c.Name.O)
+	default:
+		parts = d.ident1(c.Name.O)
 	}
-	if c.Table.O != "" || c.Schema.O != "" {
-		parts = append(parts, ident(c.Table.O))
-	}
-	parts = append(parts, ident(c.Name.O))
 	if len(parts) > 1 {
 		rule = stmt.AliasNever
 	}
-	q.Refs = append(q.Refs, stmt.ColumnRef{Parts: parts, Alias: rule, Pos: pos})
+	addRef(q, stmt.ColumnRef{Parts: parts, Alias: rule, Pos: pos})
 }
 
 // expr walks one expression of block q; rule applies to its unqualified
@@ -748,7 +811,7 @@ func (d *describer) expr(q *stmt.Query, e ast.ExprNode, rule stmt.AliasRule) {
 		d.expr(q, x.PatternLikeOrIlikeExpr, rule)
 	case *ast.AggregateFuncExpr:
 		d.walk(x)
-		q.Funcs = append(q.Funcs, stmt.Func{Name: []stmt.Ident{ident(strings.ToLower(x.F))}, Kind: stmt.FuncAggregate, Pos: pos})
+		q.Funcs = append(q.Funcs, stmt.Func{Name: d.ident1(strings.ToLower(x.F)), Kind: stmt.FuncAggregate, Pos: pos})
 		for _, a := range x.Args {
 			d.expr(q, a, rule)
 		}
@@ -761,7 +824,7 @@ func (d *describer) expr(q *stmt.Query, e ast.ExprNode, rule stmt.AliasRule) {
 		}
 	case *ast.WindowFuncExpr:
 		d.walk(x)
-		q.Funcs = append(q.Funcs, stmt.Func{Name: []stmt.Ident{ident(strings.ToLower(x.Name))}, Kind: stmt.FuncWindow, Pos: pos})
+		q.Funcs = append(q.Funcs, stmt.Func{Name: d.ident1(strings.ToLower(x.Name)), Kind: stmt.FuncWindow, Pos: pos})
 		if x.FromLast || x.IgnoreNull {
 			d.find(stmt.CodeUnsupportedSyntax, pos, "FROM LAST and IGNORE NULLS are not supported by MySQL")
 		}
@@ -882,9 +945,11 @@ func (d *describer) funcCall(q *stmt.Query, f *ast.FuncCallExpr, pos int) {
 	if f.Schema.O == "" && !quoted && keywordFuncs[lname] && len(f.Args) == 0 && !callAt(d.src, pos) {
 		kind = stmt.FuncKeyword
 	}
-	name := []stmt.Ident{ident(lname)}
+	var name []stmt.Ident
 	if f.Schema.O != "" {
-		name = []stmt.Ident{ident(f.Schema.O), ident(lname)}
+		name = d.ident2(f.Schema.O, lname)
+	} else {
+		name = d.ident1(lname)
 	}
 	q.Funcs = append(q.Funcs, stmt.Func{Name: name, Kind: kind, Pos: pos})
 }
@@ -997,12 +1062,20 @@ func countWith(s string) int {
 
 // crossCheck walks the tree with the parser's own visitor and reports
 // every node the describer did not read: a field the describer does not
-// know about can never hide a table, column or function.
+// know about can never hide a table, column or function. The same walk
+// makes the printer's fixes (see printFixer) on the way back up, after
+// every check of the node and its children.
 func (d *describer) crossCheck(root ast.Node) {
-	root.Accept(&checker{d: d})
+	d.check = checker{d: d, fix: printFixer{src: d.src, ansiQuotes: d.ansiQuotes, noBackslashEscapes: d.noBackslashEscapes}}
+	root.Accept(&d.check)
 }
 
-type checker struct{ d *describer }
+type checker struct {
+	d   *describer
+	fix printFixer
+	// skipped says that the walk left out the insides of a node.
+	skipped bool
+}
 
 func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
 	switch n.(type) {
@@ -1011,15 +1084,20 @@ func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
 		// their identity cannot match; their clauses are checked below.
 		return n, false
 	}
-	switch c.d.seen[n] {
+	switch c.d.seen.get(n) {
 	case walked:
 		return n, false
 	case reported:
+		c.skipped = true
 		return n, true
 	}
-	c.d.seen[n] = reported
+	c.d.seen.set(n, reported)
 	c.d.find(stmt.CodeUnsupportedSyntax, offset(n), "unsupported syntax: %s", nodeName(n))
+	c.skipped = true
 	return n, true
 }
 
-func (c *checker) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+func (c *checker) Leave(n ast.Node) (ast.Node, bool) {
+	c.fix.Enter(n)
+	return c.fix.Leave(n)
+}

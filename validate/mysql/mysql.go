@@ -61,7 +61,7 @@ func New(o Options) (*Parser, error) {
 	}
 	p := &Parser{mode: mode, mariaDB: o.MariaDB}
 	// TiDB parser objects keep state between calls and are not safe for
-	// concurrent use, so each goroutine borrows one from the pool.
+	// concurrent use, so each statement borrows one from the pool.
 	p.pool.New = func() any {
 		tp := parser.New()
 		p.configure(tp)
@@ -79,7 +79,13 @@ func (p *Parser) configure(tp *parser.Parser) {
 func (p *Parser) Dialect() *stmt.Dialect { return dialect() }
 
 // Parse parses exactly one statement.
-func (p *Parser) Parse(sql string) (stmt.Parsed, error) {
+func (p *Parser) Parse(sql string) (stmt.Parsed, error) { return p.parseOne(sql, false) }
+
+// ParseReleasable is Parse for a caller that releases the statement after
+// its last use, which spares clearing the parser after every statement.
+func (p *Parser) ParseReleasable(sql string) (stmt.Parsed, error) { return p.parseOne(sql, true) }
+
+func (p *Parser) parseOne(sql string, hold bool) (stmt.Parsed, error) {
 	// The parser replaces invalid bytes in names with '?', so the tree would
 	// not say what the text says; a utf8mb4 server refuses such text too.
 	if !utf8.ValidString(sql) {
@@ -93,7 +99,7 @@ func (p *Parser) Parse(sql string) (stmt.Parsed, error) {
 		}
 		return nil, &stmt.ParseError{Code: stmt.CodeParseError, Message: fmt.Sprintf("the SQL is not valid UTF-8 (byte %d)", pos), Pos: pos}
 	}
-	root, n, next, err := p.parse(sql)
+	tp, root, n, next, err := p.parse(sql, hold)
 	if err != nil {
 		if pe, ok := err.(*stmt.ParseError); ok {
 			return nil, pe
@@ -110,19 +116,27 @@ func (p *Parser) Parse(sql string) (stmt.Parsed, error) {
 			Pos:     next,
 		}
 	}
-	return &parsed{src: sql, root: root, mode: p.mode}, nil
+	return &parsed{src: sql, root: root, mode: p.mode, owner: p, tp: tp}, nil
 }
 
 // parse runs a pooled TiDB parser. A panic inside it becomes a ParseError,
 // and that parser object, whose state is then unknown, is dropped.
 //
+// The parser's value stack keeps pointers into the tree it built, and its
+// next parse writes node offsets through stale ones while another
+// goroutine may read the tree. So either the parser is cleared (Reset
+// empties the whole stack, and the mode) before it goes back to the pool,
+// or, with hold, it stays with the tree (returned as tp) until the
+// statement is released. A parser whose statement is not handed out goes
+// back at once: nothing reads its tree.
+//
 // next is the byte offset where a second statement starts, or -1.
-func (p *Parser) parse(sql string) (root ast.StmtNode, n, next int, err error) {
-	tp := p.pool.Get().(*parser.Parser)
+func (p *Parser) parse(sql string, hold bool) (tp *parser.Parser, root ast.StmtNode, n, next int, err error) {
+	tp = p.pool.Get().(*parser.Parser)
 	next = -1
 	defer func() {
 		if r := recover(); r != nil {
-			root, n, next = nil, 0, -1
+			tp, root, n, next = nil, nil, 0, -1
 			err = &stmt.ParseError{Code: stmt.CodeParseError, Message: fmt.Sprintf("the parser failed on this statement (%v); rewrite it more simply", r), Pos: -1}
 		}
 	}()
@@ -140,13 +154,17 @@ func (p *Parser) parse(sql string) (root ast.StmtNode, n, next int, err error) {
 			next = len(first) + len(second) - len(strings.TrimLeft(second, " \t\r\n"))
 		}
 	}
-	// The parser's value stack keeps pointers into this tree, and the next
-	// parse would write node offsets through stale ones while another
-	// goroutine reads the tree. Reset clears the stack (and the mode).
-	tp.Reset()
-	p.configure(tp)
-	p.pool.Put(tp)
-	return root, n, next, err
+	switch {
+	case err != nil || n != 1:
+		p.pool.Put(tp)
+		tp = nil
+	case !hold:
+		tp.Reset()
+		p.configure(tp)
+		p.pool.Put(tp)
+		tp = nil
+	}
+	return tp, root, n, next, err
 }
 
 // parsed is one statement and the text it came from; positions in the tree
@@ -157,6 +175,20 @@ type parsed struct {
 	mode    tmysql.SQLMode
 	desc    *stmt.Statement
 	printed bool
+	fixed   bool // printFixer's changes are made
+	owner   *Parser
+	tp      *parser.Parser // the parser that built root, until Release
+}
+
+// Release hands the parser that built the tree (ParseReleasable) back for
+// other statements. The statement must not be used afterwards: the
+// parser's next run writes into this tree. A statement never released
+// only costs a parser.
+func (p *parsed) Release() {
+	if p.tp != nil {
+		p.owner.pool.Put(p.tp)
+		p.tp = nil
+	}
 }
 
 // syntaxRE matches the scanner's error text: `line L column C near "REST"...`

@@ -26,7 +26,10 @@ func (p *parsed) Print(maxRows int) (out string, err error) {
 			capLimit(&n.Limit, maxRows)
 		}
 	}
-	p.root.Accept(&printFixer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), noBackslashEscapes: p.mode.HasNoBackslashEscapesMode()})
+	if !p.fixed {
+		p.root.Accept(&printFixer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), noBackslashEscapes: p.mode.HasNoBackslashEscapesMode()})
+		p.fixed = true
+	}
 
 	// The printed text must read the same under the server's sql_mode:
 	// without NO_BACKSLASH_ESCAPES a backslash in a string is an escape, so
@@ -38,6 +41,9 @@ func (p *parsed) Print(maxRows int) (out string, err error) {
 		flags |= format.RestoreStringEscapeBackslash
 	}
 	var b strings.Builder
+	// The printed text is about as long as the original: quoting adds a
+	// little, dropped comments and spaces take some away.
+	b.Grow(len(p.src) + len(p.src)/4 + 32)
 	if err := p.root.Restore(format.NewRestoreCtx(flags, &b)); err != nil {
 		return "", fmt.Errorf("cannot print the statement: %w", err)
 	}
@@ -73,7 +79,9 @@ func constAtMost(e ast.ExprNode, max int) bool {
 }
 
 // printFixer rewrites the few nodes the parser's printer would not print
-// back as valid MySQL:
+// back as valid MySQL. Its changes are idempotent, and Describe's
+// cross-check makes them as it goes; Print walks the tree only when that
+// walk did not cover all of it.
 //   - a call through a quoted name, which the printer would write unquoted
 //     (`my func`(1) would come out as MY FUNC(1));
 //   - CHAR(... USING cs) and INSERT(...), which the parser renames

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"google.golang.org/protobuf/proto"
 )
 
 // benchQueries are shapes of analyst SQL from small to large.
@@ -80,5 +82,36 @@ func BenchmarkRawParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLibraryStages times the libpg_query calls the adapter is built
+// on, one by one: they set the floor under Parse (ParseToProtobuf and
+// proto.Unmarshal) and Print (DeparseFromProtobuf, and ParseToJSON for the
+// round-trip check).
+func BenchmarkLibraryStages(b *testing.B) {
+	for _, q := range benchQueries {
+		pb, err := pgparser.ParseToProtobuf(q.sql)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stages := []struct {
+			name string
+			run  func() error
+		}{
+			{"ParseToProtobuf", func() error { _, err := pgparser.ParseToProtobuf(q.sql); return err }},
+			{"Unmarshal", func() error { return proto.Unmarshal(pb, &pg_query.ParseResult{}) }},
+			{"DeparseFromProtobuf", func() error { _, err := pgparser.DeparseFromProtobuf(pb); return err }},
+			{"ParseToJSON", func() error { _, err := pgparser.ParseToJSON(q.sql); return err }},
+		}
+		for _, s := range stages {
+			b.Run(q.name+"/"+s.name, func(b *testing.B) {
+				for b.Loop() {
+					if err := s.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

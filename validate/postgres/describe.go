@@ -17,7 +17,7 @@ import (
 type describer struct {
 	findings []stmt.Finding
 	types    []stmt.TypeRef
-	state    map[any]nodeState
+	state    *ptrSet
 }
 
 type nodeState uint8
@@ -35,15 +35,16 @@ func describe(raw *pg_query.RawStmt) *stmt.Statement {
 	if sel == nil {
 		return &stmt.Statement{Verb: verb(root)}
 	}
-	d := &describer{state: make(map[any]nodeState, 64)}
+	d := &describer{state: getPtrSet()}
 	q := d.query(sel, int(raw.StmtLocation))
 	d.coverage(root)
+	d.state.release()
 	return &stmt.Statement{Verb: "SELECT", Query: q, Findings: d.findings, Types: d.types}
 }
 
-func (d *describer) mark(m any) { d.state[m] = examined }
+func (d *describer) mark(m any) { d.state.set(addr(m), examined) }
 
-func (d *describer) refuse(m any) { d.state[m] = refused }
+func (d *describer) refuse(m any) { d.state.set(addr(m), refused) }
 
 func (d *describer) add(code string, pos int, format string, args ...any) {
 	f := stmt.Finding{Code: code, Message: fmt.Sprintf(format, args...), Pos: pos}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -35,6 +38,12 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error position %d outside the %d-byte input", pe.Pos, len(sql))
 			}
 			return
+		}
+		// Print's round-trip check must find the tree equal to its own JSON,
+		// or it would refuse statements for nothing.
+		tree := treeOf(parsed)
+		if js, err := pgparser.ParseToJSON(sql); err != nil || !matchesJSON(js, tree.Version, tree.Stmts[0].Stmt) {
+			t.Fatalf("the tree does not match its own JSON (%v)\nsql: %q", err, sql)
 		}
 		st := parsed.Describe()
 		capped, capErr := parsed.Print(100)
@@ -81,3 +90,5 @@ func reparse(t *testing.T, p *Parser, sql, out string) []string {
 	}
 	return collect(st).tables
 }
+
+func treeOf(x stmt.Parsed) *pg_query.ParseResult { return x.(*parsed).tree }

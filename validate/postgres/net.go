@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"reflect"
-	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
@@ -21,7 +20,7 @@ import (
 //
 // Subtrees the describer already refused are not searched.
 func (d *describer) coverage(root *pg_query.Node) {
-	d.cover(reflect.ValueOf(root), 0)
+	d.cover(reflect.ValueOf(root), nil, 0)
 }
 
 // maxDepth bounds how deeply parse-tree messages may nest. pg_query's C
@@ -32,112 +31,64 @@ func (d *describer) coverage(root *pg_query.Node) {
 const maxDepth = 1000
 
 // cover walks with Go reflection over the generated structs rather than
-// protoreflect: the fields to follow are computed once per type, which
-// makes the walk several times faster.
-func (d *describer) cover(v reflect.Value, depth int) {
+// protoreflect, following the fields worked out once per type (types.go).
+func (d *describer) cover(v reflect.Value, mi *msgInfo, depth int) {
 	if v.IsNil() {
 		return
+	}
+	if mi == nil {
+		mi = infoOf(v.Type())
 	}
 	if depth > maxDepth {
 		d.add(stmt.CodeUnsupportedSyntax, -1, "the statement is nested more than %d levels deep; write it more simply", maxDepth)
 		return
 	}
-	msg := v.Interface()
-	switch d.state[msg] {
+	switch d.state.get(v.Pointer()) {
 	case refused:
 		return
 	case examined:
 	default:
-		if n, ok := msg.(*pg_query.Node); ok {
-			if n.Node != nil && !knownNode(n) {
+		if mi.typ == nodeType {
+			if n := v.Interface().(*pg_query.Node); n.Node != nil && !knownNode(n) {
 				d.unsupported(n)
 				return
 			}
-		} else if tracked(msg) {
-			m := msg.(proto.Message).ProtoReflect()
+		} else if mi.tracked {
+			m := v.Interface().(proto.Message).ProtoReflect()
 			d.add(stmt.CodeUnsupportedSyntax, messageLocation(m), "unsupported syntax: %s in a place the validator does not examine", m.Descriptor().Name())
 			return
 		}
 	}
 	e := v.Elem()
-	for _, f := range childFields(v.Type()) {
+	for _, f := range mi.children {
 		fv := e.Field(f.index)
 		switch f.kind {
 		case childMessage:
-			d.cover(fv, depth+1)
+			d.cover(fv, f.info, depth+1)
 		case childList:
 			for i := 0; i < fv.Len(); i++ {
-				d.cover(fv.Index(i), depth+1)
+				d.cover(fv.Index(i), f.info, depth+1)
 			}
 		case childOneof:
-			if inner, ok := oneofMessage(fv); ok {
-				d.cover(inner, depth+1)
+			if fv.IsNil() {
+				continue
+			}
+			w := fv.Elem()
+			mem, ok := mi.wrappers[w.Type()]
+			if !ok {
+				// Not a member this type was built with: look at what
+				// it holds.
+				inner := w.Elem().Field(0)
+				mem.msg = inner.Kind() == reflect.Pointer && inner.Type().Implements(protoMessage)
+			}
+			if mem.msg {
+				d.cover(w.Elem().Field(0), mem.info, depth+1)
 			}
 		}
 	}
 }
 
-// oneofMessage returns the message a oneof field holds. A oneof is an
-// interface holding a wrapper struct whose one field is the value; only
-// message values have children.
-func oneofMessage(fv reflect.Value) (reflect.Value, bool) {
-	if fv.IsNil() {
-		return reflect.Value{}, false
-	}
-	w := fv.Elem()
-	if w.Kind() != reflect.Pointer || w.IsNil() || w.Elem().NumField() != 1 {
-		return reflect.Value{}, false
-	}
-	inner := w.Elem().Field(0)
-	if inner.Kind() != reflect.Pointer || !inner.Type().Implements(protoMessage) {
-		return reflect.Value{}, false
-	}
-	return inner, true
-}
-
-type childKind uint8
-
-const (
-	childMessage childKind = iota
-	childList
-	childOneof
-)
-
-type childField struct {
-	index int
-	kind  childKind
-}
-
-var (
-	protoMessage = reflect.TypeOf((*proto.Message)(nil)).Elem()
-	childCache   sync.Map // reflect.Type → []childField
-)
-
-// childFields lists the fields of a generated message type (a pointer to
-// struct) that can hold other messages.
-func childFields(t reflect.Type) []childField {
-	if v, ok := childCache.Load(t); ok {
-		return v.([]childField)
-	}
-	var out []childField
-	st := t.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		switch {
-		case f.Type.Kind() == reflect.Pointer && f.Type.Implements(protoMessage):
-			out = append(out, childField{i, childMessage})
-		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Implements(protoMessage):
-			out = append(out, childField{i, childList})
-		case f.Type.Kind() == reflect.Interface && f.Tag.Get("protobuf_oneof") != "":
-			out = append(out, childField{i, childOneof})
-		}
-	}
-	childCache.Store(t, out)
-	return out
-}
+var nodeType = reflect.TypeOf((*pg_query.Node)(nil))
 
 func messageLocation(m protoreflect.Message) int {
 	if fd := m.Descriptor().Fields().ByName("location"); fd != nil && fd.Kind() == protoreflect.Int32Kind {

@@ -13,6 +13,7 @@ import (
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/texttosql/text2sql/validate/stmt"
 )
@@ -36,7 +37,15 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 	if !utf8.ValidString(sql) {
 		return nil, &stmt.ParseError{Code: stmt.CodeParseError, Message: "the SQL is not valid UTF-8", Pos: firstInvalidUTF8(sql)}
 	}
-	tree, err := pg_query.Parse(sql)
+	// pg_query.Parse is these two steps; the protobuf bytes are kept so
+	// that Print can hand them to the deparser without encoding the tree
+	// again.
+	pb, err := pgparser.ParseToProtobuf(sql)
+	var tree *pg_query.ParseResult
+	if err == nil {
+		tree = &pg_query.ParseResult{}
+		err = proto.Unmarshal(pb, tree)
+	}
 	if err != nil {
 		var pe *pgparser.Error
 		if errors.As(err, &pe) {
@@ -56,7 +65,7 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 			Pos:     skipSpace(sql, int(tree.Stmts[1].StmtLocation)),
 		}
 	}
-	return &parsed{tree: tree}, nil
+	return &parsed{tree: tree, pb: pb}, nil
 }
 
 // cursorToOffset turns libpg_query's cursor position (1-based, counted in
@@ -98,6 +107,7 @@ func firstInvalidUTF8(s string) int {
 // parsed is one statement's tree.
 type parsed struct {
 	tree *pg_query.ParseResult
+	pb   []byte // the tree as the parser encoded it
 	once sync.Once
 	desc *stmt.Statement
 }

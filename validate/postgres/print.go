@@ -3,11 +3,12 @@ package postgres
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"sync"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Print deparses the statement. Only queries the describer found nothing
@@ -29,19 +30,34 @@ func (p *parsed) Print(maxRows int) (string, error) {
 		// they are never handed to the deparser.
 		return "", fmt.Errorf("the statement was refused: %s", st.Findings[0].Message)
 	}
+	pb := p.pb
 	if maxRows > 0 {
-		restore := capRows(root.GetStmt().GetSelectStmt(), maxRows)
+		sel := root.GetStmt().GetSelectStmt()
+		changed, restore := capRows(sel, maxRows)
 		defer restore()
+		if changed {
+			pb = withLimit(p.pb, sel)
+		}
 	}
-	out, err := pg_query.Deparse(p.tree)
+	if pb == nil {
+		// The parser's own bytes could not be reused; encode the tree.
+		var err error
+		if pb, err = proto.Marshal(p.tree); err != nil {
+			return "", fmt.Errorf("printing the statement: %w", err)
+		}
+	}
+	out, err := pgparser.DeparseFromProtobuf(pb)
 	if err != nil {
 		return "", fmt.Errorf("printing the statement: %w", err)
 	}
-	again, err := pg_query.Parse(out)
+	// The check reads the printed text back as JSON, which libpg_query
+	// writes several times faster than protobuf, and compares it with the
+	// judged tree (cap included) field by field.
+	again, err := pgparser.ParseToJSON(out)
 	if err != nil {
 		return "", fmt.Errorf("%w: it does not parse (%v)", errRoundTrip, err)
 	}
-	if len(again.Stmts) != 1 || !sameTree(root.GetStmt(), again.Stmts[0].GetStmt()) {
+	if !matchesJSON(again, p.tree.Version, root.GetStmt()) {
 		return "", fmt.Errorf("%w: it parses to a different statement", errRoundTrip)
 	}
 	return out, nil
@@ -52,23 +68,160 @@ func (p *parsed) Print(maxRows int) (string, error) {
 // than run.
 var errRoundTrip = errors.New("the printer's output does not read back as the same statement")
 
+// Protobuf field numbers on the path from a parse result to its first
+// statement's LIMIT, from the generated descriptors.
+var (
+	fieldStmts       = fieldNumber(&pg_query.ParseResult{}, "stmts")
+	fieldStmt        = fieldNumber(&pg_query.RawStmt{}, "stmt")
+	fieldSelectStmt  = fieldNumber(&pg_query.Node{}, "select_stmt")
+	fieldLimitCount  = fieldNumber(&pg_query.SelectStmt{}, "limit_count")
+	fieldLimitOption = fieldNumber(&pg_query.SelectStmt{}, "limit_option")
+)
+
+func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
+	fd := m.ProtoReflect().Descriptor().Fields().ByName(name)
+	if fd == nil {
+		panic("pg_query: no field " + string(name)) // checked by the package's tests
+	}
+	return fd.Number()
+}
+
+// withLimit returns the parser's protobuf bytes for a one-statement parse
+// result whose top SELECT takes sel's LIMIT count and option: the fields
+// on the path down to that SELECT are copied with new lengths and the rest
+// of the bytes as they are, so the tree need not be marshalled whole. It
+// returns nil when pb does not have the expected shape. A mistake here
+// would show in the round-trip check, which compares the printed text with
+// sel's tree.
+func withLimit(pb []byte, sel *pg_query.SelectStmt) []byte {
+	// The path: ParseResult.stmts → RawStmt.stmt → Node.select_stmt.
+	type level struct{ pre, post []byte }
+	var path [3]level
+	msg := pb
+	for i, num := range [...]protowire.Number{fieldStmts, fieldStmt, fieldSelectStmt} {
+		start, end, ok := onlyField(msg, num)
+		if !ok {
+			return nil
+		}
+		path[i] = level{pre: msg[:start], post: msg[end:]}
+		inner, n := protowire.ConsumeBytes(msg[start+protowire.SizeTag(num) : end])
+		if n < 0 {
+			return nil
+		}
+		msg = inner
+	}
+	var count []byte
+	if sel.LimitCount != nil {
+		var err error
+		if count, err = proto.Marshal(sel.LimitCount); err != nil {
+			return nil
+		}
+	}
+	// The SELECT's own fields but the LIMIT ones, then the new LIMIT.
+	size := 0
+	for rest := msg; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		if n < 0 {
+			return nil
+		}
+		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
+		if m < 0 {
+			return nil
+		}
+		if num != fieldLimitCount && num != fieldLimitOption {
+			size += n + m
+		}
+		rest = rest[n+m:]
+	}
+	if count != nil {
+		size += protowire.SizeTag(fieldLimitCount) + protowire.SizeBytes(len(count))
+	}
+	if sel.LimitOption != 0 {
+		size += protowire.SizeTag(fieldLimitOption) + protowire.SizeVarint(uint64(sel.LimitOption))
+	}
+	// Lengths of the enclosing messages, innermost first.
+	nums := [...]protowire.Number{fieldStmts, fieldStmt, fieldSelectStmt}
+	var sizes [3]int // sizes[i]: the contents of the field at level i
+	sizes[2] = size
+	for i := 1; i >= 0; i-- {
+		sizes[i] = len(path[i+1].pre) + protowire.SizeTag(nums[i+1]) + protowire.SizeBytes(sizes[i+1]) + len(path[i+1].post)
+	}
+	total := len(path[0].pre) + protowire.SizeTag(nums[0]) + protowire.SizeBytes(sizes[0]) + len(path[0].post)
+
+	out := make([]byte, 0, total)
+	for i := range path {
+		out = append(out, path[i].pre...)
+		out = protowire.AppendTag(out, nums[i], protowire.BytesType)
+		out = protowire.AppendVarint(out, uint64(sizes[i]))
+	}
+	for rest := msg; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
+		if num != fieldLimitCount && num != fieldLimitOption {
+			out = append(out, rest[:n+m]...)
+		}
+		rest = rest[n+m:]
+	}
+	if count != nil {
+		out = protowire.AppendTag(out, fieldLimitCount, protowire.BytesType)
+		out = protowire.AppendBytes(out, count)
+	}
+	if sel.LimitOption != 0 {
+		out = protowire.AppendTag(out, fieldLimitOption, protowire.VarintType)
+		out = protowire.AppendVarint(out, uint64(sel.LimitOption))
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		out = append(out, path[i].post...)
+	}
+	if len(out) != total {
+		return nil
+	}
+	return out
+}
+
+// onlyField finds the one occurrence of the length-delimited field num in
+// msg and returns where it starts and ends (tag included).
+func onlyField(msg []byte, num protowire.Number) (start, end int, ok bool) {
+	start = -1
+	for off := 0; off < len(msg); {
+		n, typ, tagLen := protowire.ConsumeTag(msg[off:])
+		if tagLen < 0 {
+			return 0, 0, false
+		}
+		valLen := protowire.ConsumeFieldValue(n, typ, msg[off+tagLen:])
+		if valLen < 0 {
+			return 0, 0, false
+		}
+		if n == num {
+			if start >= 0 || typ != protowire.BytesType || tagLen != protowire.SizeTag(num) {
+				return 0, 0, false
+			}
+			start, end = off, off+tagLen+valLen
+		}
+		off += tagLen + valLen
+	}
+	return start, end, start >= 0
+}
+
 // capRows limits the rows sel returns to limit: a missing LIMIT is added; a
 // constant integer LIMIT above limit, a non-constant one, LIMIT ALL and
 // LIMIT NULL are replaced by limit. FETCH FIRST ... WITH TIES may return
 // more rows than its count, so it becomes a plain count. OFFSET is kept.
-// The returned function undoes the change.
-func capRows(sel *pg_query.SelectStmt, limit int) (restore func()) {
+// It reports whether it changed anything; the returned function undoes
+// the change.
+func capRows(sel *pg_query.SelectStmt, limit int) (changed bool, restore func()) {
 	count, option := sel.LimitCount, sel.LimitOption
 	restore = func() { sel.LimitCount, sel.LimitOption = count, option }
 	if n, ok := constInt(count); ok && n >= 0 && n <= int64(limit) {
 		if option == pg_query.LimitOption_LIMIT_OPTION_WITH_TIES {
 			sel.LimitOption = pg_query.LimitOption_LIMIT_OPTION_COUNT
+			return true, restore
 		}
-		return restore
+		return false, restore
 	}
 	sel.LimitCount = pg_query.MakeAConstIntNode(int64(limit), -1)
 	sel.LimitOption = pg_query.LimitOption_LIMIT_OPTION_COUNT
-	return restore
+	return true, restore
 }
 
 // constInt reports the value of an integer literal.
@@ -81,101 +234,6 @@ func constInt(n *pg_query.Node) (int64, bool) {
 		return int64(i.Ival.Ival), true
 	}
 	return 0, false
-}
-
-// sameTree compares two parse trees, ignoring where in the text each node
-// was. It walks the generated structs with Go reflection (field lists
-// cached per type), which is several times faster than protoreflect.
-func sameTree(a, b proto.Message) bool {
-	return sameMessage(reflect.ValueOf(a), reflect.ValueOf(b))
-}
-
-// sameMessage compares two pointers to generated message structs.
-func sameMessage(a, b reflect.Value) bool {
-	if a.IsNil() || b.IsNil() {
-		return a.IsNil() == b.IsNil()
-	}
-	if a.Type() != b.Type() {
-		return false
-	}
-	ea, eb := a.Elem(), b.Elem()
-	for _, f := range compareFields(a.Type()) {
-		fa, fb := ea.Field(f.index), eb.Field(f.index)
-		switch f.kind {
-		case childMessage:
-			if !sameMessage(fa, fb) {
-				return false
-			}
-		case childList:
-			if fa.Len() != fb.Len() {
-				return false
-			}
-			for i := 0; i < fa.Len(); i++ {
-				if !sameMessage(fa.Index(i), fb.Index(i)) {
-					return false
-				}
-			}
-		case childOneof:
-			if fa.IsNil() || fb.IsNil() {
-				if fa.IsNil() != fb.IsNil() {
-					return false
-				}
-				continue
-			}
-			wa, wb := fa.Elem(), fb.Elem()
-			if wa.Type() != wb.Type() {
-				return false
-			}
-			// The wrapper struct's single field holds the value.
-			va, vb := wa.Elem().Field(0), wb.Elem().Field(0)
-			if va.Kind() == reflect.Pointer {
-				if !sameMessage(va, vb) {
-					return false
-				}
-			} else if !va.Equal(vb) {
-				return false
-			}
-		default:
-			if !reflect.DeepEqual(fa.Interface(), fb.Interface()) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-const childScalar childKind = 255
-
-var compareCache sync.Map // reflect.Type → []childField
-
-// compareFields lists the exported fields of a generated message type that
-// carry meaning: every field but the unexported bookkeeping and the
-// locations.
-func compareFields(t reflect.Type) []childField {
-	if v, ok := compareCache.Load(t); ok {
-		return v.([]childField)
-	}
-	var out []childField
-	st := t.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		switch {
-		case f.Type.Kind() == reflect.Int32 && isLocationField(f.Name):
-		case f.Type.Kind() == reflect.Pointer && f.Type.Implements(protoMessage):
-			out = append(out, childField{i, childMessage})
-		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Pointer && f.Type.Elem().Implements(protoMessage):
-			out = append(out, childField{i, childList})
-		case f.Type.Kind() == reflect.Interface && f.Tag.Get("protobuf_oneof") != "":
-			out = append(out, childField{i, childOneof})
-		default:
-			out = append(out, childField{i, childScalar})
-		}
-	}
-	compareCache.Store(t, out)
-	return out
 }
 
 func isLocationField(name string) bool {

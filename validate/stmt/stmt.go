@@ -49,6 +49,22 @@ type Parsed interface {
 	Print(maxRows int) (string, error)
 }
 
+// ReleasingParser is implemented by a Parser whose statements can hold on
+// to parser state that Parse would otherwise clean up after every
+// statement. ParseReleasable is Parse, but the caller promises to call
+// Release (see Releaser) after the statement's last use.
+type ReleasingParser interface {
+	ParseReleasable(sql string) (Parsed, error)
+}
+
+// Releaser is implemented by a Parsed that may hold resources its parser
+// can reuse for later statements. After Release the Parsed must not be
+// used; a description it returned stays valid. Not calling Release is
+// correct, only slower.
+type Releaser interface {
+	Release()
+}
+
 // ParseError is a statement the parser could not take: a syntax error, no
 // statement at all, or more than one.
 type ParseError struct {
