@@ -225,6 +225,11 @@ func (j *judge) source(bd *binding, src *stmt.Source, b, s *scope) *binding {
 			break
 		}
 		bd.table = j.table(src.Name, src.Pos)
+		if bd.table == nil {
+			// The relation is already refused; its columns are unknowable
+			// and more violations about them would only bury the reason.
+			bd.cols.open = true
+		}
 		if bd.name == "" {
 			bd.name = j.fold(src.Name[len(src.Name)-1].Name)
 		}

@@ -21,13 +21,15 @@ type caseFile struct {
 }
 
 type testCase struct {
-	Name    string   `yaml:"name"`
-	SQL     string   `yaml:"sql"`
-	Valid   bool     `yaml:"valid"`
-	Tables  []string `yaml:"tables"`
-	Codes   []string `yaml:"codes"`
-	SQLOut  string   `yaml:"sql_out"`
-	MaxRows int      `yaml:"max_rows"`
+	Name   string   `yaml:"name"`
+	SQL    string   `yaml:"sql"`
+	Valid  bool     `yaml:"valid"`
+	Tables []string `yaml:"tables"`
+	Codes  []string `yaml:"codes"`
+	// Only: the violations carry exactly these codes, no others.
+	Only    bool   `yaml:"only"`
+	SQLOut  string `yaml:"sql_out"`
+	MaxRows int    `yaml:"max_rows"`
 }
 
 func loadCaseFile(t testing.TB, path string) (*caseFile, *schema.Database, *Rules) {
@@ -97,6 +99,13 @@ func TestCases(t *testing.T) {
 					for _, c := range tc.Codes {
 						if !slices.Contains(got, c) {
 							t.Errorf("violations %v lack %s\nsql: %s\n%+v", got, c, tc.SQL, res.Violations)
+						}
+					}
+					if tc.Only {
+						for _, c := range got {
+							if !slices.Contains(tc.Codes, c) {
+								t.Errorf("violations %v hold %s beside %v\n%+v", got, c, tc.Codes, res.Violations)
+							}
 						}
 					}
 					return
