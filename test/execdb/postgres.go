@@ -122,6 +122,12 @@ func (p *Postgres) Run(ctx context.Context, database, sql string, timeout time.D
 	ctx, cancel := context.WithTimeout(ctx, timeout+timeoutGrace)
 	defer cancel()
 	tx, err := pl.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if isSessionEnded(err) {
+		// An idle pooled connection whose session the server ended (the
+		// database was reloaded, DROP DATABASE ... WITH (FORCE)) fails on
+		// first use, before the statement is sent: take a fresh one.
+		tx, err = pl.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	}
 	if err != nil {
 		return nil, qerr(err)
 	}
@@ -181,6 +187,13 @@ func (p *Postgres) Run(ctx context.Context, database, sql string, timeout time.D
 		return nil, qerr(err)
 	}
 	return res, nil
+}
+
+// isSessionEnded reports the server's "terminating connection due to
+// administrator command" (57P01).
+func isSessionEnded(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "57P01"
 }
 
 func pgQueryError(database string, err error) error {
