@@ -1023,7 +1023,8 @@ func TestAlertRules(t *testing.T) {
 				}
 			}
 		}
-		// What the brief asks alerts for, by name.
+		// The alerts operators rely on, by name: errors, latency, model failures,
+		// rejection spikes, stale schema, crash loops, and Superset health.
 		for _, want := range []string{"Text2SQLHighErrorRate", "Text2SQLGenerateLatencyHigh", "Text2SQLLLMFailures",
 			"Text2SQLValidationRejectionSpike", "Text2SQLSchemaStale", "Text2SQLCrashLooping", "SupersetHigh5xxRate", "SupersetBackupMissing"} {
 			if !alerts[want] {
