@@ -9,6 +9,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/texttosql/text2sql/validate/stmt"
+	"github.com/texttosql/text2sql/validate/visited"
 )
 
 // maxDepth bounds how deeply nested a query may be before the walk stops
@@ -21,7 +22,7 @@ func (p *parsed) Describe() (st *stmt.Statement) {
 	if p.desc != nil {
 		return p.desc
 	}
-	d := &describer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), noBackslashEscapes: p.mode.HasNoBackslashEscapesMode(), seen: getNodeSet()}
+	d := &describer{src: p.src, ansiQuotes: p.mode.HasANSIQuotesMode(), noBackslashEscapes: p.mode.HasNoBackslashEscapesMode(), seen: nodeSets.Get()}
 	st = &stmt.Statement{}
 	defer func() {
 		// A tree the walk cannot handle is refused, never a crash. The
@@ -32,7 +33,7 @@ func (p *parsed) Describe() (st *stmt.Statement) {
 			p.desc = st
 			return
 		}
-		d.seen.release()
+		d.seen.Release()
 	}()
 	switch n := p.root.(type) {
 	case *ast.SelectStmt:
@@ -85,7 +86,7 @@ type describer struct {
 	ansiQuotes         bool
 	noBackslashEscapes bool
 	findings           []stmt.Finding
-	seen               *nodeSet
+	seen               *visited.Set[ast.Node, mark]
 	depth              int
 	tooDeep            bool
 	// withs counts the WITH keywords the tree accounts for: WITH lists,
@@ -140,12 +141,12 @@ func (d *describer) find(code string, pos int, format string, args ...any) {
 	d.findings = append(d.findings, stmt.Finding{Code: code, Message: fmt.Sprintf(format, args...), Pos: pos})
 }
 
-func (d *describer) walk(n ast.Node) { d.seen.set(n, walked) }
+func (d *describer) walk(n ast.Node) { d.seen.Put(n, walked) }
 
 // unsupported reports a node the adapter does not accept and keeps the
 // cross-check from reporting its insides again.
 func (d *describer) unsupported(n ast.Node, pos int, format string, args ...any) {
-	d.seen.set(n, reported)
+	d.seen.Put(n, reported)
 	d.find(stmt.CodeUnsupportedSyntax, pos, format, args...)
 }
 
@@ -153,7 +154,7 @@ func (d *describer) unsupported(n ast.Node, pos int, format string, args ...any)
 // the statement is nested too deeply.
 func (d *describer) enter(n ast.Node, pos int) bool {
 	if d.depth >= maxDepth {
-		d.seen.set(n, reported)
+		d.seen.Put(n, reported)
 		if !d.tooDeep {
 			d.tooDeep = true
 			d.find(stmt.CodeUnsupportedSyntax, pos, "the statement is nested more than %d levels deep", maxDepth)
@@ -344,7 +345,7 @@ func (d *describer) selectOptions(s *ast.SelectStmt) {
 		hints = append(append([]*ast.TableOptimizerHint{}, hints...), s.SelectStmtOpts.TableHints...)
 	}
 	for _, h := range hints {
-		if d.seen.get(h) != 0 {
+		if d.seen.Get(h) != 0 {
 			continue
 		}
 		d.walk(h)
@@ -397,7 +398,7 @@ func wildcardQualifier(w *ast.WildCardField) []stmt.Ident {
 func (d *describer) with(q *stmt.Query, w *ast.WithClause) {
 	// The parser hangs the WITH of "(WITH ... SELECT ...) ORDER BY ..." on
 	// both the block and the list around it; it is declared once.
-	if w == nil || d.seen.get(w) != 0 {
+	if w == nil || d.seen.Get(w) != 0 {
 		return
 	}
 	d.walk(w)
@@ -1084,14 +1085,14 @@ func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
 		// their identity cannot match; their clauses are checked below.
 		return n, false
 	}
-	switch c.d.seen.get(n) {
+	switch c.d.seen.Get(n) {
 	case walked:
 		return n, false
 	case reported:
 		c.skipped = true
 		return n, true
 	}
-	c.d.seen.set(n, reported)
+	c.d.seen.Put(n, reported)
 	c.d.find(stmt.CodeUnsupportedSyntax, offset(n), "unsupported syntax: %s", nodeName(n))
 	c.skipped = true
 	return n, true

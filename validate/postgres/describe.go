@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/texttosql/text2sql/validate/stmt"
+	"github.com/texttosql/text2sql/validate/visited"
 )
 
 // describer reduces one raw parse tree to a stmt.Statement. Every node kind
@@ -17,7 +18,7 @@ import (
 type describer struct {
 	findings []stmt.Finding
 	types    []stmt.TypeRef
-	state    *ptrSet
+	state    *visited.Set[uintptr, nodeState]
 }
 
 type nodeState uint8
@@ -35,16 +36,16 @@ func describe(raw *pg_query.RawStmt) *stmt.Statement {
 	if sel == nil {
 		return &stmt.Statement{Verb: verb(root)}
 	}
-	d := &describer{state: getPtrSet()}
+	d := &describer{state: ptrSets.Get()}
 	q := d.query(sel, int(raw.StmtLocation))
 	d.coverage(root)
-	d.state.release()
+	d.state.Release()
 	return &stmt.Statement{Verb: "SELECT", Query: q, Findings: d.findings, Types: d.types}
 }
 
-func (d *describer) mark(m any) { d.state.set(addr(m), examined) }
+func (d *describer) mark(m any) { d.state.Put(addr(m), examined) }
 
-func (d *describer) refuse(m any) { d.state.set(addr(m), refused) }
+func (d *describer) refuse(m any) { d.state.Put(addr(m), refused) }
 
 func (d *describer) add(code string, pos int, format string, args ...any) {
 	f := stmt.Finding{Code: code, Message: fmt.Sprintf(format, args...), Pos: pos}

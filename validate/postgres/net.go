@@ -43,7 +43,7 @@ func (d *describer) cover(v reflect.Value, mi *msgInfo, depth int) {
 		d.add(stmt.CodeUnsupportedSyntax, -1, "the statement is nested more than %d levels deep; write it more simply", maxDepth)
 		return
 	}
-	switch d.state.get(v.Pointer()) {
+	switch d.state.Get(v.Pointer()) {
 	case refused:
 		return
 	case examined:
