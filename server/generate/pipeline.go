@@ -287,7 +287,7 @@ func (p *Pipeline) fromCache(ctx context.Context, in *server.GenerateInput, key 
 	}
 	// The key already holds the caller's scope; judging again guards
 	// against an entry written by another replica or release.
-	vkey := verdictKey(a.SQL, in, key)
+	vkey := verdictKey(a.SQL, key)
 	res, ok := p.verdicts.Get(vkey)
 	if !ok {
 		res = validateSQL(a.SQL)
@@ -318,7 +318,7 @@ func (p *Pipeline) Close() { p.dryRun.close() }
 
 // verdictKey identifies a judgement: the SQL under the answer key, which
 // holds the database, catalog version, rules fingerprint and row cap.
-func verdictKey(sql string, in *server.GenerateInput, answerKey string) string {
+func verdictKey(sql, answerKey string) string {
 	h := sha256.New()
 	h.Write([]byte(answerKey))
 	h.Write([]byte{0})
