@@ -38,7 +38,7 @@ type Database struct {
 	// what a double-quoted token means). Empty means the server default.
 	SQLMode string                              `json:"sql_mode,omitempty" yaml:"sql_mode,omitempty"`
 	Tables  []*Table                            `json:"tables" yaml:"tables"`
-	index   atomic.Pointer[map[string][]*Table] // tableKey → tables
+	index   atomic.Pointer[tableIndex]
 }
 
 // Table is one physical table or view.
@@ -129,12 +129,32 @@ func (t *Table) ColumnFold(name string) *Column {
 // Index builds the lookup used by the table lookups. Call it after the
 // tables change; loaders call it for you.
 func (d *Database) Index() {
-	m := make(map[string][]*Table, len(d.Tables))
+	ix := &tableIndex{byKey: make(map[string][]*Table, len(d.Tables))}
 	for _, t := range d.Tables {
 		k := tableKey(t.Catalog, t.Schema, t.Name)
-		m[k] = append(m[k], t)
+		ix.byKey[k] = append(ix.byKey[k], t)
+		if t.Catalog != "" && !slices.Contains(ix.catalogs, t.Catalog) {
+			ix.catalogs = append(ix.catalogs, t.Catalog)
+		}
 	}
-	d.index.Store(&m)
+	slices.Sort(ix.catalogs)
+	d.index.Store(ix)
+}
+
+// tableIndex is what Index computes once per set of tables; the judge asks
+// for it on every name it resolves.
+type tableIndex struct {
+	byKey    map[string][]*Table // tableKey → tables
+	catalogs []string            // distinct table catalogs, sorted
+}
+
+func (d *Database) loadIndex() *tableIndex {
+	ix := d.index.Load()
+	if ix == nil {
+		d.Index()
+		ix = d.index.Load()
+	}
+	return ix
 }
 
 // tableKey is the index key: the three parts in lower case, joined by a
@@ -168,12 +188,7 @@ func (d *Database) TableIn(catalog, schemaName, name string) *Table {
 // TablesFoldIn returns the tables whose catalog, schema and name equal the
 // arguments ignoring case.
 func (d *Database) TablesFoldIn(catalog, schemaName, name string) []*Table {
-	m := d.index.Load()
-	if m == nil {
-		d.Index()
-		m = d.index.Load()
-	}
-	return (*m)[tableKey(catalog, schemaName, name)]
+	return d.loadIndex().byKey[tableKey(catalog, schemaName, name)]
 }
 
 // Ref returns the table a foreign key of from references: matched exactly,
@@ -199,29 +214,14 @@ func (d *Database) Ref(from *Table, ref TableRef) *Table {
 // Catalogs lists the distinct catalogs the tables are in, sorted; empty
 // when no table names one.
 func (d *Database) Catalogs() []string {
-	var out []string
-	for _, t := range d.Tables {
-		if t.Catalog != "" && !slices.Contains(out, t.Catalog) {
-			out = append(out, t.Catalog)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return slices.Clone(d.loadIndex().catalogs)
 }
 
 // HasCatalogs reports whether names in this database have a catalog part
 // of their own: a default catalog is set or some table names its catalog.
 // Without catalogs, a three-part name's first part is the database itself.
 func (d *Database) HasCatalogs() bool {
-	if d.DefaultCatalog != "" {
-		return true
-	}
-	for _, t := range d.Tables {
-		if t.Catalog != "" {
-			return true
-		}
-	}
-	return false
+	return d.DefaultCatalog != "" || len(d.loadIndex().catalogs) > 0
 }
 
 // Version is a content hash of the database's tables: it changes whenever a

@@ -303,9 +303,9 @@ const (
 // names that differ in more than case.
 //
 // MySQL-family names compare ignoring case; PostgreSQL's parser already
-// folded unquoted names to lower case, so names compare exactly.
+// folded unquoted names to lower case, so names compare exactly. Neither
+// treats one kind of name differently from another.
 func (j *judge) sameName(id stmt.Ident, name string, kind nameKind) bool {
-	_ = kind // the dialects here treat every kind alike
 	if j.dialect.CaseInsensitive {
 		return strings.EqualFold(id.Name, name)
 	}
