@@ -36,8 +36,8 @@ type Database struct {
 	DefaultCatalog string `json:"default_catalog,omitempty" yaml:"default_catalog,omitempty"`
 	// SQLMode is the MySQL sql_mode the server runs with (ANSI_QUOTES changes
 	// what a double-quoted token means). Empty means the server default.
-	SQLMode string                              `json:"sql_mode,omitempty" yaml:"sql_mode,omitempty"`
-	Tables  []*Table                            `json:"tables" yaml:"tables"`
+	SQLMode string   `json:"sql_mode,omitempty" yaml:"sql_mode,omitempty"`
+	Tables  []*Table `json:"tables" yaml:"tables"`
 	index   atomic.Pointer[tableIndex]
 }
 
