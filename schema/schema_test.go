@@ -95,8 +95,9 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestMarshalRoundTrip(t *testing.T) {
-	c, _ := ParseCatalog([]byte(shopYAML))
+// roundTrip writes c as a schema file and reads it back.
+func roundTrip(t *testing.T, c *Catalog) (*Catalog, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := c.Marshal(&buf); err != nil {
 		t.Fatal(err)
@@ -105,6 +106,12 @@ func TestMarshalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return back, buf.String()
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	c, _ := ParseCatalog([]byte(shopYAML))
+	back, _ := roundTrip(t, c)
 	for _, d := range c.Databases {
 		if back.Database(d.Name).Version() != d.Version() {
 			t.Errorf("%s changed in a marshal round trip", d.Name)
@@ -178,16 +185,9 @@ func TestCatalogs(t *testing.T) {
 	}
 
 	// The catalog survives a round trip through the file format.
-	var buf bytes.Buffer
-	if err := c.Marshal(&buf); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ParseCatalog(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	back, text := roundTrip(t, c)
 	if bd := back.Database("lake"); bd.DefaultCatalog != "analytics-prod" || bd.TableIn("analytics-dev", "sales", "customers") == nil || bd.Version() != d.Version() {
-		t.Errorf("round trip lost the catalogs:\n%s", buf.String())
+		t.Errorf("round trip lost the catalogs:\n%s", text)
 	}
 
 	// Without catalogs nothing changes: names stay schema.table.
