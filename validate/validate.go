@@ -150,6 +150,10 @@ func (v *Validator) Validate(req Request) (res *Result) {
 			Message: fmt.Sprintf("the statement could not be printed back by the %s printer: %v", d.Name, err)}}
 		return res
 	}
+	if bad := templateViolation(rules, out); bad != nil {
+		res.Violations = []Violation{*bad}
+		return res
+	}
 	res.Valid, res.SQL = true, out
 	for _, t := range j.read {
 		res.Tables = append(res.Tables, rules.qualifiedName(t))
