@@ -346,6 +346,10 @@ func steps(start, stop, step stmt.Const, descending bool) (float64, bool) {
 	t0, ok0 := timeOf(start)
 	t1, ok1 := timeOf(stop)
 	d, okd := interval(step)
+	if step.Kind == stmt.ConstNumber && start.Type == "date" {
+		// date + n adds n days.
+		d, okd = time.Duration(step.Number*float64(24*time.Hour)), true
+	}
 	if !ok0 || !ok1 || !okd || d == 0 || (d > 0) == descending {
 		return 0, false
 	}

@@ -2,6 +2,17 @@
 // runnable: the dialect's real parser reads it (validate/mysql,
 // validate/postgres), the adapter reduces the tree to a neutral description
 // (validate/stmt), and one policy judges that description for every dialect.
+//
+// The returned text is what runs, so every adapter's Print holds to one
+// contract, checked for every dialect by one test (TestReturnedTextContract)
+// and by the fuzz targets: the text holds no comments, no optimizer hints
+// (MySQL /*+ MAX_EXECUTION_TIME */, SET_VAR, ...) and no executable
+// comments (/*! */, MariaDB /*M! */), nor anything another SQL lexer on the
+// way could read as one; it parses to the statement that was judged, with
+// the row cap applied. Validate then refuses (TEMPLATE_SYNTAX) a text that
+// Superset's Jinja rendering would change, unless the policy says the
+// database's SQL is not rendered: that check is made here, on the printed
+// text, so it holds for every adapter.
 package validate
 
 import (
