@@ -43,8 +43,9 @@ type Violation struct {
 type Result struct {
 	Valid      bool
 	Violations []Violation
-	// SQL is the statement printed by the dialect's own printer with the row
-	// cap applied; empty unless Valid.
+	// SQL is the text that may run, as the dialect's adapter returns it
+	// (see the package comment) with the row cap applied; empty unless
+	// Valid.
 	SQL string
 	// Tables are the real tables read, sorted, each named as the policy
 	// names it: "schema.table", or "catalog.schema.table" when the table

@@ -92,9 +92,11 @@ func constant(n *pg_query.Node) stmt.Const {
 		case (name == "now" || name == "transaction_timestamp") && len(fc.Args) == 0:
 			return stmt.Const{Kind: stmt.ConstAnchored, Text: "now"}
 		case name == "date_trunc" && len(fc.Args) == 2:
+			// date_trunc(u, t + d) is taken as date_trunc(u, t) + d: off by
+			// less than one unit, which sizing a series can afford.
 			unit, at := constant(fc.Args[0]), constant(fc.Args[1])
-			if unit.Kind == stmt.ConstText && at.Kind == stmt.ConstAnchored && at.Number == 0 {
-				return stmt.Const{Kind: stmt.ConstAnchored, Text: "date_trunc(" + strings.ToLower(unit.Text) + "," + at.Text + ")"}
+			if unit.Kind == stmt.ConstText && at.Kind == stmt.ConstAnchored {
+				return stmt.Const{Kind: stmt.ConstAnchored, Number: at.Number, Text: "date_trunc(" + strings.ToLower(unit.Text) + "," + at.Text + ")"}
 			}
 		}
 	}
