@@ -164,20 +164,45 @@ func Refused(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial" && errors.Is(err, syscall.ECONNREFUSED)
 }
 
+// lockedBuffer keeps the first and the last logKeep bytes of the log, so
+// a long load run at info level does not pile up its request log.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	head    bytes.Buffer
+	tail    [][]byte
+	tailLen int
+	dropped int
 }
+
+const logKeep = 512 << 10
 
 func (l *lockedBuffer) write(line []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.b.Write(line)
-	l.b.WriteByte('\n')
+	if l.head.Len() < logKeep {
+		l.head.Write(line)
+		l.head.WriteByte('\n')
+		return
+	}
+	l.tail = append(l.tail, append(append([]byte(nil), line...), '\n'))
+	l.tailLen += len(line) + 1
+	for l.tailLen > logKeep {
+		l.tailLen -= len(l.tail[0])
+		l.tail = l.tail[1:]
+		l.dropped++
+	}
 }
 
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.String()
+	var b strings.Builder
+	b.Write(l.head.Bytes())
+	if l.dropped > 0 {
+		fmt.Fprintf(&b, "[%d lines not kept]\n", l.dropped)
+	}
+	for _, line := range l.tail {
+		b.Write(line)
+	}
+	return b.String()
 }
