@@ -30,8 +30,10 @@ import (
 //     request, which the client then sees fail. (http.Server's own
 //     SetKeepAlivesEnabled(false) and Shutdown close idle connections at
 //     once, which is that race.) gRPC has GOAWAY, which a client honours
-//     without losing a call, so gRPC connections are drained by
-//     GracefulStop when the listeners close.
+//     without losing a call at any moment, so gRPC connections are drained
+//     by GracefulStop when the listeners close, after the shutdown delay:
+//     sent earlier, GOAWAY would send clients back through a load balancer
+//     that has not yet noticed.
 //   - A call still running when the grace ends is answered UNAVAILABLE,
 //     which tells its client to retry elsewhere, rather than cut off with
 //     no answer.
