@@ -14,6 +14,7 @@ import (
 // query does not bound.
 type workBounds struct {
 	templates    bool // Superset renders Jinja over the SQL
+	unsized      bool // generators of non-constant size are allowed
 	maxGenerated float64
 	maxString    float64
 	maxCross     int
@@ -31,6 +32,7 @@ func (r Rule) workBounds() workBounds {
 	if r.MaxCrossJoins != nil {
 		w.maxCross = *r.MaxCrossJoins
 	}
+	w.unsized = r.UnsizedGenerators != nil && *r.UnsizedGenerators
 	return w
 }
 
@@ -214,6 +216,7 @@ func (j *judge) sized(f *stmt.Func) {
 		}
 	}
 	switch {
+	case !ok && j.rules.work.unsized && (kind == sizeSeries || kind == sizeCount):
 	case !ok:
 		j.add(stmt.CodeGeneratorTooLarge, f.Pos, "%s(...) makes as many %s as its arguments say, and they are not constants the checker can read; "+
 			"write its size with literal numbers (or literal dates and a literal interval step)", joinIdents(f.Name), what)

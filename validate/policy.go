@@ -60,6 +60,11 @@ type Rule struct {
 	// MaxGeneratedRows caps generate_series and the like, and bounded
 	// recursive CTEs (DefaultMaxGeneratedRows when 0).
 	MaxGeneratedRows int `yaml:"max_generated_rows,omitempty"`
+	// UnsizedGenerators lets generators run whose size is not constant
+	// (generate_series between a table's first and last date); their
+	// constant sizes are still capped. For databases whose dry run has a
+	// cost ceiling to stop the ones that are too large.
+	UnsizedGenerators *bool `yaml:"unsized_generators,omitempty"`
 	// MaxStringLength caps repeat, lpad and the like (DefaultMaxStringLength when 0).
 	MaxStringLength int `yaml:"max_string_length,omitempty"`
 	// MaxCrossJoins is how many joins without any join predicate one
@@ -174,6 +179,9 @@ func (p *Policy) For(database string) Rule {
 	}
 	if d.MaxStringLength > 0 {
 		r.MaxStringLength = d.MaxStringLength
+	}
+	if d.UnsizedGenerators != nil {
+		r.UnsizedGenerators = d.UnsizedGenerators
 	}
 	if d.MaxCrossJoins != nil {
 		r.MaxCrossJoins = d.MaxCrossJoins
