@@ -524,6 +524,10 @@ func (d *describer) alias(src *stmt.Source, a *pg_query.Alias) {
 func (d *describer) rangeFunction(q *stmt.Query, rf *pg_query.RangeFunction) {
 	d.mark(rf)
 	src := &stmt.Source{Kind: stmt.SourceFunction, Lateral: true, Pos: -1}
+	// A function over columns of the items before it (unnest(o.tags))
+	// is joined to them by those columns.
+	refs := len(q.Refs)
+	defer func() { src.Joined = src.Joined || len(q.Refs) > refs }()
 	var defined []stmt.Ident
 	for _, item := range rf.Functions {
 		l := item.GetList()
