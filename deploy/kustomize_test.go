@@ -167,25 +167,30 @@ func render(t *testing.T, overlay string) *rendered {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kind, apiVersion, name := res.GetKind(), res.GetApiVersion(), res.GetName()
-		obj, ok := newObject(apiVersion, kind)
-		if !ok {
-			t.Fatalf("%s: %s %s/%s has no typed decoder in this test; add one", overlay, apiVersion, kind, name)
-		}
-		if err := yaml.UnmarshalStrict(data, obj); err != nil {
-			t.Fatalf("%s: %s %s does not decode strictly as %s: %v", overlay, kind, name, apiVersion, err)
-		}
-		r.objects = append(r.objects, obj)
-		if r.byKind[kind] == nil {
-			r.byKind[kind] = map[string]any{}
-		}
-		if _, dup := r.byKind[kind][name]; dup {
-			t.Fatalf("%s: two %s named %s", overlay, kind, name)
-		}
-		r.byKind[kind][name] = obj
+		r.add(t, res.GetApiVersion(), res.GetKind(), res.GetName(), data)
 	}
 	renderCache[overlay] = r
 	return r
+}
+
+// add decodes one rendered object strictly into its API type.
+func (r *rendered) add(t *testing.T, apiVersion, kind, name string, data []byte) {
+	t.Helper()
+	obj, ok := newObject(apiVersion, kind)
+	if !ok {
+		t.Fatalf("%s: %s %s/%s has no typed decoder in this test; add one", r.name, apiVersion, kind, name)
+	}
+	if err := yaml.UnmarshalStrict(data, obj); err != nil {
+		t.Fatalf("%s: %s %s does not decode strictly as %s: %v", r.name, kind, name, apiVersion, err)
+	}
+	r.objects = append(r.objects, obj)
+	if r.byKind[kind] == nil {
+		r.byKind[kind] = map[string]any{}
+	}
+	if _, dup := r.byKind[kind][name]; dup {
+		t.Fatalf("%s: two %s named %s", r.name, kind, name)
+	}
+	r.byKind[kind][name] = obj
 }
 
 func TestOverlaysBuildAndDecodeStrictly(t *testing.T) {
