@@ -335,9 +335,9 @@ func TestHelmSidecar(t *testing.T) {
 			t.Errorf("helm: the sidecar's %s probe must be GET /healthz (process up), not %+v", name, p.ProbeHandler)
 		}
 	}
-	env := map[string]corev1.EnvVar{}
+	env := map[string]string{}
 	for _, e := range c.Env {
-		env[e.Name] = e
+		env[e.Name] = e.Value
 	}
 	var webEnv map[string]string
 	for _, wc := range d.Spec.Template.Spec.Containers {
@@ -351,7 +351,7 @@ func TestHelmSidecar(t *testing.T) {
 	if got := webEnv["TEXT2SQL_SIDECAR_URL"]; got != "http://localhost:8080" {
 		t.Errorf("helm: Superset's TEXT2SQL_SIDECAR_URL is %q, want the sidecar on http://localhost:8080", got)
 	}
-	_ = env // BUDGET
+	checkSupersetBudget(t, helmLayout, env, known, webEnv, true)
 }
 
 // TestHelmFilesSurviveTpl: the chart passes extraSecrets, extraConfigs and
@@ -414,5 +414,37 @@ func TestHelmFilesSurviveTpl(t *testing.T) {
 	// and Celery settings: it is imported last.
 	if !strings.Contains(conf, "from superset_config_text2sql import *") {
 		t.Error("helm: superset_config.py does not import the project's configuration")
+	}
+}
+
+// TestHelmServiceAccountMountsNoToken: the Helm pods run as a ServiceAccount
+// the operator creates from the base's manifest (the chart cannot set
+// automountServiceAccountToken on its pods), so that manifest must turn the
+// token off, and the prerequisite must name it.
+func TestHelmServiceAccountMountsNoToken(t *testing.T) {
+	const manifest = "deploy/kubernetes/base/superset/serviceaccount.yaml"
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sa corev1.ServiceAccount
+	if err := yaml.UnmarshalStrict(data, &sa); err != nil {
+		t.Fatalf("%s: %v", manifest, err)
+	}
+	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+		t.Errorf("%s: automountServiceAccountToken must be false", manifest)
+	}
+	ops := readOperatorSupplied(t)
+	r := renderHelm(t)
+	for _, w := range r.workloads() {
+		name := w.spec.ServiceAccountName
+		if name != sa.Name || !ops.prerequisite(helmLayout, "ServiceAccount", name) {
+			t.Errorf("helm: %s/%s runs as ServiceAccount %q; want %s, listed as a prerequisite", w.kind, w.name, name, sa.Name)
+		}
+	}
+	for _, p := range ops.Overlays[helmLayout].Prerequisites {
+		if p.Kind == "ServiceAccount" && !strings.Contains(p.Purpose, manifest) {
+			t.Errorf("operator-secrets.yaml: the helm prerequisite %s must say it is created from %s", p.Name, manifest)
+		}
 	}
 }
