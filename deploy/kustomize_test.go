@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1216,4 +1217,92 @@ func TestSupersetBudget(t *testing.T) {
 		}
 		checkSupersetBudget(t, o, env, known, webEnv, false)
 	}
+}
+
+// dnsServers are where clusters answer DNS: CoreDNS/kube-dns, NodeLocal
+// DNSCache (host network, link-local address) and OpenShift's DNS pods
+// (port 5353 behind the Service's 53).
+var dnsServers = []struct {
+	name      string
+	namespace string
+	labels    map[string]string
+	ip        string
+	port      int32
+}{
+	{name: "kube-dns", namespace: "kube-system", labels: map[string]string{"k8s-app": "kube-dns"}, port: 53},
+	{name: "NodeLocal DNSCache", ip: "169.254.20.10", port: 53},
+	{name: "OpenShift DNS", namespace: "openshift-dns", labels: map[string]string{"dns.operator.openshift.io/daemonset-dns": "default"}, port: 5353},
+}
+
+// TestEveryPodResolvesNames: some policy selecting every pod admits UDP and
+// TCP egress to each kind of cluster DNS.
+func TestEveryPodResolvesNames(t *testing.T) {
+	for _, o := range overlays {
+		r := render(t, o)
+		for _, dns := range dnsServers {
+			for _, proto := range []corev1.Protocol{corev1.ProtocolUDP, corev1.ProtocolTCP} {
+				if !egressAdmits(t, r, dns.namespace, dns.labels, dns.ip, proto, dns.port) {
+					t.Errorf("%s: no NetworkPolicy for every pod admits %s %s/%d", o, dns.name, proto, dns.port)
+				}
+			}
+		}
+	}
+}
+
+// egressAdmits reports whether a NetworkPolicy selecting every pod has an
+// egress rule admitting the destination: a pod by namespace and labels,
+// or an address.
+func egressAdmits(t *testing.T, r *rendered, namespace string, podLabels map[string]string, ip string, proto corev1.Protocol, port int32) bool {
+	t.Helper()
+	for _, obj := range r.byKind["NetworkPolicy"] {
+		np := obj.(*networkingv1.NetworkPolicy)
+		if len(np.Spec.PodSelector.MatchLabels)+len(np.Spec.PodSelector.MatchExpressions) > 0 {
+			continue
+		}
+		for _, rule := range np.Spec.Egress {
+			portOK := len(rule.Ports) == 0
+			for _, p := range rule.Ports {
+				pp := corev1.ProtocolTCP
+				if p.Protocol != nil {
+					pp = *p.Protocol
+				}
+				if pp == proto && (p.Port == nil || p.Port.IntValue() == int(port)) {
+					portOK = true
+				}
+			}
+			if !portOK {
+				continue
+			}
+			if len(rule.To) == 0 {
+				return true
+			}
+			for _, peer := range rule.To {
+				switch {
+				case peer.IPBlock != nil:
+					_, cidr, err := net.ParseCIDR(peer.IPBlock.CIDR)
+					if err != nil {
+						t.Fatalf("%s: NetworkPolicy %s: %v", r.name, np.Name, err)
+					}
+					if ip != "" && cidr.Contains(net.ParseIP(ip)) {
+						return true
+					}
+				case ip == "" && peer.NamespaceSelector != nil:
+					ns, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pods := labels.Everything()
+					if peer.PodSelector != nil {
+						if pods, err = metav1.LabelSelectorAsSelector(peer.PodSelector); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if ns.Matches(labels.Set{"kubernetes.io/metadata.name": namespace}) && pods.Matches(labels.Set(podLabels)) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
