@@ -410,6 +410,19 @@ func TestHelmFilesSurviveTpl(t *testing.T) {
 	if out, err := check.CombinedOutput(); err != nil {
 		t.Errorf("helm: the rendered superset_config.py is not valid Python: %v\n%s", err, out)
 	}
+	// The wait-for-* init containers run Python given with -c.
+	for _, w := range r.workloads() {
+		for _, c := range w.spec.InitContainers {
+			if len(c.Command) != 2 || c.Command[1] != "-c" || len(c.Args) == 0 {
+				continue
+			}
+			check := exec.Command(python, "-c", "import sys; compile(sys.stdin.read(), 'init', 'exec')")
+			check.Stdin = strings.NewReader(c.Args[0])
+			if out, err := check.CombinedOutput(); err != nil {
+				t.Errorf("helm: %s/%s init container %s: not valid Python: %v\n%s", w.kind, w.name, c.Name, err, out)
+			}
+		}
+	}
 	// The project's configuration replaces the chart's connections, caches
 	// and Celery settings: it is imported last.
 	if !strings.Contains(conf, "from superset_config_text2sql import *") {
