@@ -428,6 +428,15 @@ func TestHelmFilesSurviveTpl(t *testing.T) {
 	if !strings.Contains(conf, "from superset_config_text2sql import *") {
 		t.Error("helm: superset_config.py does not import the project's configuration")
 	}
+	// Beat runs (supersetCeleryBeat), and the imported configuration gives
+	// it the reports schedule: without one, reports never run.
+	project := config.StringData["superset_config_text2sql.py"]
+	if !strings.Contains(project, "beat_schedule") || !strings.Contains(project, `"task": "reports.scheduler"`) {
+		t.Error("helm: the shipped Superset configuration has no reports.scheduler beat schedule")
+	}
+	if _, ok := r.get("Deployment", "superset-celerybeat").(*appsv1.Deployment); !ok {
+		t.Error("helm: no Celery beat, so no report is ever scheduled")
+	}
 }
 
 // TestHelmServiceAccountMountsNoToken: the Helm pods run as a ServiceAccount
