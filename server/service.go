@@ -24,7 +24,7 @@ import (
 
 // Defaults for zero-valued Config fields.
 const (
-	DefaultMaxSQLBytes      = 256 << 10
+	DefaultMaxSQLBytes      = validate.DefaultMaxSQLBytes
 	DefaultMaxQuestionBytes = 16 << 10
 	DefaultMaxRequestBytes  = 1 << 20
 	DefaultRequestTimeout   = 60 * time.Second

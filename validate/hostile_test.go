@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/server"
 	"github.com/texttosql/text2sql/validate"
 	"github.com/texttosql/text2sql/validate/hostile"
 	"github.com/texttosql/text2sql/validate/stmt"
@@ -40,7 +39,7 @@ func families() [][2]string {
 // refused for their depth (or by the parser itself).
 func TestHostileShapes(t *testing.T) {
 	v := validate.New()
-	sizes := hostile.Sizes(server.DefaultMaxSQLBytes)
+	sizes := hostile.Sizes(validate.DefaultMaxSQLBytes)
 	if testing.Short() {
 		sizes = hostile.Sizes(16 << 10)
 	}
@@ -97,7 +96,7 @@ func shapeNamed(t testing.TB, name string) hostile.Shape {
 //	go test -run '^$' -bench HostileShapes -benchtime 3x -v ./validate/
 func BenchmarkHostileShapes(b *testing.B) {
 	v := validate.New()
-	size := server.DefaultMaxSQLBytes
+	size := validate.DefaultMaxSQLBytes
 	for _, fam := range families() {
 		db := hostileDatabase(fam[1])
 		b.Run(fam[0], func(b *testing.B) {
