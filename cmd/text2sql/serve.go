@@ -89,7 +89,7 @@ func serveSettings(o *serveOptions) *settings {
 	s.Int(&o.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "largest HTTP request body or gRPC message, in bytes")
 	s.Int(&o.maxHistoryTurns, "max-history-turns", server.DefaultMaxHistoryTurns, "most earlier turns a GenerateSQL history may hold; more is refused (INVALID_ARGUMENT)")
 	s.Int(&o.maxHistoryBytes, "max-history-bytes", server.DefaultMaxHistoryBytes, "most bytes of questions and SQL a GenerateSQL history may hold in all; more is refused (INVALID_ARGUMENT)")
-	s.Float(&o.rateLimit, "rate-limit", 50, "requests per second allowed per caller; 0 means no limit")
+	s.Float(&o.rateLimit, "rate-limit", 50, "requests per second allowed per caller (per client address when no callers are configured); 0 means no limit")
 	s.Int(&o.rateBurst, "rate-burst", 100, "requests a caller may send at once above the rate")
 	s.Int(&o.maxInFlight, "max-in-flight", 64, "requests one caller may have running at once; 0 means no limit")
 	s.Duration(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long while reporting not ready (set ~5s behind a load balancer)")
