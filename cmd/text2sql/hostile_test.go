@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,12 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/texttosql/text2sql/test/serveproc"
 	"github.com/texttosql/text2sql/validate"
 	"github.com/texttosql/text2sql/validate/hostile"
 )
@@ -27,23 +26,17 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
 
-// binary builds text2sql once per test run.
+// binary builds text2sql once for the tests of this file.
 func binary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "text2sql-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "text2sql")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if binDir, binErr = os.MkdirTemp("", "text2sql-bin-"); binErr == nil {
+			binPath, binErr = serveproc.Build(binDir)
 		}
 	})
 	if binErr != nil {
@@ -54,8 +47,8 @@ func binary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
@@ -79,74 +72,6 @@ func hostileInputs() []string {
 	return inputs
 }
 
-// process is `text2sql serve` running as its own process.
-type process struct {
-	cmd    *exec.Cmd
-	base   string
-	stderr *lockedBuffer
-	exited chan error
-}
-
-// startProcess runs `text2sql serve` with the sample schema file on
-// ephemeral loopback ports, and learns the HTTP address from its log.
-func startProcess(t *testing.T, args ...string) *process {
-	t.Helper()
-	args = append([]string{"serve", "--schema", "sample/schema.yaml", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"}, args...)
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(os.Environ(), "TEXT2SQL_LOG_LEVEL=info")
-	pr, pw := io.Pipe()
-	p := &process{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- cmd.Wait(); _ = pw.Close() }()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			_, _ = p.stderr.Write(append(sc.Bytes(), '\n'))
-			var line struct{ Msg, HTTP string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.HTTP
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.exited:
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("serve stderr:\n%s", p.stderr)
-		}
-	})
-	select {
-	case a := <-addr:
-		p.base = "http://" + a
-	case err := <-p.exited:
-		t.Fatalf("serve exited before listening (%v):\n%s", err, p.stderr)
-	case <-time.After(time.Minute):
-		t.Fatalf("serve did not listen within a minute:\n%s", p.stderr)
-	}
-	return p
-}
-
-// alive fails the test when the process has exited.
-func (p *process) alive(t *testing.T, after string) {
-	t.Helper()
-	select {
-	case err := <-p.exited:
-		p.exited <- err
-		t.Fatalf("serve exited (%v) after %s", err, after)
-	default:
-	}
-}
-
 type verdict struct {
 	Valid      bool   `json:"valid"`
 	Dialect    string `json:"dialect"`
@@ -156,9 +81,9 @@ type verdict struct {
 	} `json:"violations"`
 }
 
-func (p *process) validate(database, sql string) (int, verdict, error) {
+func validateOver(base, database, sql string) (int, verdict, error) {
 	body, _ := json.Marshal(map[string]string{"database": database, "sql": sql})
-	resp, err := http.Post(p.base+"/v1/sql:validate", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(base+"/v1/sql:validate", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, verdict{}, err
 	}
@@ -180,14 +105,19 @@ func TestServeSurvivesHostileSQL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	p := startProcess(t, "--rate-limit", "0", "--max-in-flight", "0")
+	p, err := serveproc.Start(binary(t), nil, "--schema", "sample/schema.yaml", "--rate-limit", "0", "--max-in-flight", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	base := "http://" + p.HTTPAddr
 	inputs := hostileInputs()
 	for _, db := range []string{"shop", "store"} { // PostgreSQL, MySQL
 		for i, sql := range inputs {
-			code, v, err := p.validate(db, sql)
+			code, v, err := validateOver(base, db, sql)
 			if err != nil {
-				p.alive(t, fmt.Sprintf("%s input %d (%.40q, %d bytes)", db, i, sql, len(sql)))
-				t.Fatalf("%s input %d (%.40q): %v", db, i, sql, err)
+				exit, _ := p.Wait(time.Second)
+				t.Fatalf("%s input %d (%.40q, %d bytes): %v; serve exit status %d, logs:\n%s", db, i, sql, len(sql), err, exit, p.Logs())
 			}
 			if code != http.StatusOK {
 				t.Errorf("%s input %d (%.40q): HTTP %d", db, i, sql, code)
@@ -201,11 +131,10 @@ func TestServeSurvivesHostileSQL(t *testing.T) {
 			}
 		}
 	}
-	p.alive(t, "every hostile input")
-	if code, v, err := p.validate("shop", "select id from orders"); err != nil || code != http.StatusOK || !v.Valid {
+	if code, v, err := validateOver(base, "shop", "select id from orders"); err != nil || code != http.StatusOK || !v.Valid {
 		t.Fatalf("after the hostile inputs: HTTP %d %+v %v", code, v, err)
 	}
-	resp, err := http.Get(p.base + "/healthz")
+	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz after the hostile inputs: %v %v", resp, err)
 	}
