@@ -25,16 +25,7 @@ func TestHostileModelAnswers(t *testing.T) {
 		stackOptions{pipeline: generate.Config{MaxAttempts: 3}})
 	_, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "One plus one, many times"})
-	st := status.Convert(err)
-	if st.Code() != codes.FailedPrecondition {
-		t.Fatalf("got %v, want FAILED_PRECONDITION", err)
-	}
-	var failure *texttosqlv1.GenerationFailure
-	for _, d := range st.Details() {
-		if f, ok := d.(*texttosqlv1.GenerationFailure); ok {
-			failure = f
-		}
-	}
+	st, failure := generationFailure(t, err)
 	if failure == nil || len(failure.Attempts) != 3 {
 		t.Fatalf("details %+v", st.Details())
 	}
