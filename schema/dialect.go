@@ -6,6 +6,8 @@ import "strings"
 const (
 	DialectPostgres = "postgresql"
 	DialectMySQL    = "mysql"
+	DialectSQLite   = "sqlite"
+	DialectDuckDB   = "duckdb"
 )
 
 // dialects maps Superset backend names (SQLAlchemy URL backends) to the
@@ -19,6 +21,10 @@ var dialects = map[string]string{
 	"mysql":       DialectMySQL,
 	"mariadb":     DialectMySQL,
 	"tidb":        DialectMySQL,
+	"sqlite":      DialectSQLite,
+	// MotherDuck databases are DuckDB ones; Superset reports their
+	// SQLAlchemy backend as duckdb.
+	"duckdb": DialectDuckDB,
 }
 
 // DialectOf returns the dialect family of a Superset backend, or "" when the

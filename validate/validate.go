@@ -14,6 +14,7 @@ import (
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/validate/mysql"
 	"github.com/texttosql/text2sql/validate/postgres"
+	"github.com/texttosql/text2sql/validate/sqlite"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -54,14 +55,15 @@ type Request struct {
 
 // Validator parses and judges statements. It is safe for concurrent use.
 type Validator struct {
-	pg    stmt.Parser
-	mu    sync.Mutex
-	mysql map[mysql.Options]stmt.Parser
+	pg     stmt.Parser
+	sqlite *sqlite.Parser
+	mu     sync.Mutex
+	mysql  map[mysql.Options]stmt.Parser
 }
 
 // New returns a Validator.
 func New() *Validator {
-	return &Validator{pg: postgres.New(), mysql: map[mysql.Options]stmt.Parser{}}
+	return &Validator{pg: postgres.New(), sqlite: sqlite.New(), mysql: map[mysql.Options]stmt.Parser{}}
 }
 
 // parser returns the adapter for db's backend, or a violation saying why
@@ -83,6 +85,15 @@ func (v *Validator) parser(db *schema.Database) (stmt.Parser, *Violation) {
 				Message: fmt.Sprintf("database %s: cannot configure the MySQL parser: %v", db.Name, err)}
 		}
 		v.mysql[o] = p
+		return p, nil
+	case schema.DialectSQLite:
+		// SQLite reads each statement against a shadow of this database's
+		// tables, so its adapter is per catalog version.
+		p, err := v.sqlite.For(db)
+		if err != nil {
+			return nil, &Violation{Code: stmt.CodeDialectUnsupported,
+				Message: fmt.Sprintf("database %s: its tables cannot be reproduced for SQLite's parser: %v", db.Name, err)}
+		}
 		return p, nil
 	}
 	return nil, &Violation{Code: stmt.CodeDialectUnsupported,
