@@ -42,6 +42,11 @@ func sets() []goldSet {
 				return benchdata.BirdQuestions(dir, schema.DialectMySQL)
 			}},
 		{benchdata.SetSpiderMan, benchdata.SpiderManCatalog, benchdata.SpiderManQuestions},
+		{benchdata.SetBirdSQLite, benchdata.BirdSQLiteCatalog,
+			func(dir string) ([]benchdata.Question, error) {
+				return benchdata.BirdQuestions(dir, schema.DialectSQLite)
+			}},
+		{benchdata.SetSpiderDev, benchdata.SpiderCatalog, benchdata.SpiderDevQuestions},
 		{benchdata.SetDefogQuestionsGen, benchdata.DefogCatalog, defog(benchdata.SetDefogQuestionsGen)},
 		{benchdata.SetDefogInstructBasic, benchdata.DefogCatalog, defog(benchdata.SetDefogInstructBasic)},
 		{benchdata.SetDefogInstructAdvanced, benchdata.DefogCatalog, defog(benchdata.SetDefogInstructAdvanced)},
@@ -127,9 +132,9 @@ func load(t *testing.T, dir string, s goldSet) (*schema.Catalog, []benchdata.Que
 	return cat, qs
 }
 
-// TestGoldQueriesAccepted runs every gold query of the PostgreSQL and MySQL
-// sets (BIRD mini-dev in both dialects, SpiderMan, Defog's three files with
-// every alternative) through the validator against the derived catalogs.
+// TestGoldQueriesAccepted runs every gold query of the PostgreSQL, MySQL
+// and SQLite sets (BIRD mini-dev in all three dialects, SpiderMan, Spider
+// dev, Defog's three files with every alternative) through the validator against the derived catalogs.
 func TestGoldQueriesAccepted(t *testing.T) {
 	dir := benchdata.Require(t)
 	v := validate.New()

@@ -112,6 +112,11 @@ func newShadow(db *schema.Database) (*shadow, error) {
 	s.free = sync.NewCond(&s.mu)
 	attached := map[string]bool{}
 	for _, t := range db.Tables {
+		if systemTable(t.Name) {
+			// SQLite's own tables (a catalog may list sqlite_sequence) are
+			// never created by hand and never read.
+			continue
+		}
 		sq := "main"
 		if t.Schema != "" && t.Schema != db.DefaultSchema && !strings.EqualFold(t.Schema, "main") {
 			sq = strings.ToLower(t.Schema)
