@@ -58,7 +58,11 @@ func describe(sh *shadow, p *prepared, sql string, toks []token) *stmt.Statement
 			var schemas []string
 			if e.dbName == "" {
 				// A table read for no column (count(*)) comes without its
-				// schema: judge every schema that has the name.
+				// schema. The compiled program names the one it opens; when
+				// it does not, judge every schema that has the name.
+				if named(p.trace, table) {
+					continue
+				}
 				schemas = sh.tables[strings.ToLower(table)]
 			} else if cat, ok := sh.schemas[strings.ToLower(e.dbName)]; ok && sh.has(cat, table) {
 				schemas = []string{cat}
@@ -90,6 +94,16 @@ func describe(sh *shadow, p *prepared, sql string, toks []token) *stmt.Statement
 		}
 	}
 	return s
+}
+
+// named says whether the trace reads table with its schema given.
+func named(trace []event, table string) bool {
+	for _, e := range trace {
+		if e.action == sqlite3.SQLITE_READ && e.dbName != "" && strings.EqualFold(e.arg1, table) {
+			return true
+		}
+	}
+	return false
 }
 
 func addFunc(q *stmt.Query, seen map[string]bool, name string, kind stmt.FuncKind, pos int) {

@@ -487,7 +487,7 @@ func (c *conn) loadRoots() error {
 		if name == "temp" {
 			continue
 		}
-		rows, err := c.query("SELECT name, rootpage FROM "+quoteIdent(name)+".sqlite_schema WHERE type = 'table'")
+		rows, err := c.query("SELECT name, rootpage FROM " + quoteIdent(name) + ".sqlite_schema WHERE type = 'table'")
 		if err != nil {
 			return err
 		}
