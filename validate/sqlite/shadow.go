@@ -420,7 +420,7 @@ func (c *conn) program(sql string) ([]op, error) {
 	saved := c.trace
 	c.trace = nil
 	defer func() { c.trace = saved[:0] }()
-	rows, err := c.query("EXPLAIN " + sql)
+	rows, err := c.query("EXPLAIN "+sql, 5)
 	if err != nil {
 		return nil, err
 	}
@@ -431,9 +431,9 @@ func (c *conn) program(sql string) ([]op, error) {
 	return out, nil
 }
 
-// query runs a statement of the shadow's own and returns its rows, each
-// value an int64 or a string.
-func (c *conn) query(sql string) ([][]any, error) {
+// query runs a statement of the shadow's own and returns the first cols
+// columns of its rows, each value an int64 or a string.
+func (c *conn) query(sql string, cols int) ([][]any, error) {
 	z, err := libc.CString(sql)
 	if err != nil {
 		return nil, err
@@ -452,7 +452,7 @@ func (c *conn) query(sql string) ([][]any, error) {
 		return nil, nil
 	}
 	defer sqlite3.Xsqlite3_finalize(c.tls, pstmt)
-	n := int(sqlite3.Xsqlite3_column_count(c.tls, pstmt))
+	n := min(cols, int(sqlite3.Xsqlite3_column_count(c.tls, pstmt)))
 	var rows [][]any
 	for {
 		switch rc := sqlite3.Xsqlite3_step(c.tls, pstmt); rc {
@@ -477,7 +477,7 @@ func (c *conn) query(sql string) ([][]any, error) {
 // loadRoots maps each table's root page, per attached database index, to
 // its name, so that the tables a program opens can be named.
 func (c *conn) loadRoots() error {
-	dbs, err := c.query("PRAGMA database_list")
+	dbs, err := c.query("PRAGMA database_list", 2)
 	if err != nil {
 		return err
 	}
@@ -487,7 +487,7 @@ func (c *conn) loadRoots() error {
 		if name == "temp" {
 			continue
 		}
-		rows, err := c.query("SELECT name, rootpage FROM " + quoteIdent(name) + ".sqlite_schema WHERE type = 'table'")
+		rows, err := c.query("SELECT name, rootpage FROM "+quoteIdent(name)+".sqlite_schema WHERE type = 'table'", 2)
 		if err != nil {
 			return err
 		}
