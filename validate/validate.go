@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/texttosql/text2sql/schema"
+	"github.com/texttosql/text2sql/validate/duckdb"
 	"github.com/texttosql/text2sql/validate/mysql"
 	"github.com/texttosql/text2sql/validate/postgres"
 	"github.com/texttosql/text2sql/validate/sqlite"
@@ -57,8 +58,12 @@ type Request struct {
 type Validator struct {
 	pg     stmt.Parser
 	sqlite *sqlite.Parser
-	mu     sync.Mutex
-	mysql  map[mysql.Options]stmt.Parser
+	// duck is opened on first use: it holds an in-memory DuckDB.
+	duckOnce sync.Once
+	duck     *duckdb.Parser
+	duckErr  error
+	mu       sync.Mutex
+	mysql    map[mysql.Options]stmt.Parser
 }
 
 // New returns a Validator.
@@ -86,6 +91,13 @@ func (v *Validator) parser(db *schema.Database) (stmt.Parser, *Violation) {
 		}
 		v.mysql[o] = p
 		return p, nil
+	case schema.DialectDuckDB:
+		v.duckOnce.Do(func() { v.duck, v.duckErr = duckdb.New() })
+		if v.duckErr != nil {
+			return nil, &Violation{Code: stmt.CodeDialectUnsupported,
+				Message: fmt.Sprintf("database %s: DuckDB's parser could not be started: %v", db.Name, v.duckErr)}
+		}
+		return v.duck, nil
 	case schema.DialectSQLite:
 		// SQLite reads each statement against a shadow of this database's
 		// tables, so its adapter is per catalog version.
