@@ -55,6 +55,9 @@ type Gold struct {
 	// Err is set when the dialect's parser rejects the query; Tables is
 	// then empty.
 	Err error
+	// TablesUnknown says that no parser independent of the validator
+	// could read the query's tables; Tables is then empty.
+	TablesUnknown bool
 }
 
 // Alternatives returns every concrete gold query: each Gold with its column

@@ -52,8 +52,9 @@ func ReadTables(dialect, sql string) ([]TableName, error) {
 	case schema.DialectSQLite:
 		// BIRD's SQLite gold quotes names with backticks and strings with
 		// single or double quotes, as MySQL reads them: the TiDB parser is
-		// a reader independent of SQLite, which the validator uses.
-		return readTablesMySQL(sql)
+		// a reader independent of SQLite, which the validator uses. SQLite
+		// scopes CTEs its own way (below).
+		return readTablesWith(sql, &mysqlWalker{selfReferring: true})
 	}
 	return nil, fmt.Errorf("no parser for dialect %q", dialect)
 }
@@ -235,6 +236,10 @@ func parseMySQL(sql string) ([]ast.StmtNode, error) {
 }
 
 func readTablesMySQL(sql string) ([]TableName, error) {
+	return readTablesWith(sql, &mysqlWalker{})
+}
+
+func readTablesWith(sql string, v *mysqlWalker) ([]TableName, error) {
 	stmts, err := parseMySQL(sql)
 	if err != nil {
 		return nil, err
@@ -242,7 +247,6 @@ func readTablesMySQL(sql string) ([]TableName, error) {
 	if len(stmts) == 0 {
 		return nil, fmt.Errorf("no statement")
 	}
-	v := &mysqlWalker{}
 	for _, s := range stmts {
 		s.Accept(v)
 	}
@@ -258,6 +262,9 @@ type mysqlWalker struct {
 	frames []map[string]bool
 	found  foundTables
 	seq    int
+	// selfReferring: every CTE sees its own name in its body, with or
+	// without RECURSIVE (SQLite's rule).
+	selfReferring bool
 }
 
 func withOf(n ast.Node) *ast.WithClause {
@@ -285,6 +292,9 @@ func (v *mysqlWalker) Enter(n ast.Node) (ast.Node, bool) {
 			}
 		}
 		v.frames = append(v.frames, frame)
+	}
+	if c, ok := n.(*ast.CommonTableExpression); ok && v.selfReferring && len(v.frames) > 0 {
+		v.frames[len(v.frames)-1][c.Name.L] = true
 	}
 	if tn, ok := n.(*ast.TableName); ok {
 		v.table(tn)
