@@ -73,7 +73,9 @@ func (e *PlanError) Error() string { return e.Err.Error() }
 func (e *PlanError) Unwrap() error { return e.Err }
 
 // NewDryRunner connects to a warehouse for db's dialect. dsn is a
-// PostgreSQL URL or a MySQL driver DSN (user:pass@tcp(host:port)/db).
+// PostgreSQL URL, a MySQL driver DSN (user:pass@tcp(host:port)/db), a
+// SQLite file path or file: URI (opened read-only), or a DuckDB file path
+// (opened read-only) or MotherDuck md: DSN.
 // maxCost > 0 refuses PostgreSQL plans estimated above it.
 func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
 	switch db.Dialect() {
@@ -101,6 +103,18 @@ func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout 
 		pool := sql.OpenDB(conn)
 		pool.SetMaxOpenConns(4)
 		return &mysqlDryRun{db: pool, timeout: timeout}, nil
+	case schema.DialectSQLite:
+		r, err := newSQLiteDryRun(dsn, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		return r, nil
+	case schema.DialectDuckDB:
+		r, err := newDuckDryRun(dsn, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		return r, nil
 	}
 	return nil, fmt.Errorf("dry run for %s: backend %q has no dry run", db.Name, db.Backend)
 }
