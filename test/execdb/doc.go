@@ -9,6 +9,7 @@
 //     into its own PostgreSQL database named DefogDatabase(db), "defog_<db>".
 //     Tables stay where the file puts them (public, and consumer_div for
 //     ewallet).
+//
 //   - SpiderMan: the Spider dev databases that ship rows
 //     (spiderman_mysql/databases/<db>/schema.sql plus data/*.csv) into one
 //     MariaDB database each, named exactly as the Spider db_id: the schema
