@@ -31,9 +31,12 @@ type Policy struct {
 
 // Rule is one set of allow and deny lists.
 //
-// Table entries are "name", "schema.name", "schema.*" or "*"; column entries
-// are "table.column", "schema.table.column", with "*" allowed for the table
-// or schema ("*.ssn" denies every column named ssn). Names compare ignoring
+// Table entries are "name", "schema.name", "schema.*", "*", and, where
+// tables have catalogs, "catalog.schema.name" or "catalog.schema.*"; an
+// entry without a catalog names tables of every catalog. Column entries are
+// a table entry followed by the column ("customers.email",
+// "sales.public.customers.email"), with "*" allowed for any part but the
+// column ("*.ssn" denies every column named ssn). Names compare ignoring
 // case, so a deny cannot be dodged by spelling.
 type Rule struct {
 	AllowTables    []string `yaml:"allow_tables,omitempty"`
@@ -91,13 +94,17 @@ func (p *Policy) check() error {
 			return fmt.Errorf("%smax_rows must not be negative", where)
 		}
 		for _, e := range append(append([]string{}, r.AllowTables...), r.DenyTables...) {
-			if n := len(splitName(e)); n < 1 || n > 2 {
-				return fmt.Errorf("%stable entry %q: want name, schema.name, schema.* or *", where, e)
+			if n := len(splitName(e)); n < 1 || n > 3 {
+				return fmt.Errorf("%stable entry %q: want name, schema.name, catalog.schema.name, schema.* or *", where, e)
 			}
 		}
 		for _, e := range r.DenyColumns {
-			if n := len(splitName(e)); n < 2 || n > 3 {
-				return fmt.Errorf("%sdeny_columns entry %q: want table.column or schema.table.column", where, e)
+			parts := splitName(e)
+			if n := len(parts); n < 2 || n > 4 {
+				return fmt.Errorf("%sdeny_columns entry %q: want table.column, schema.table.column or catalog.schema.table.column", where, e)
+			}
+			if parts[len(parts)-1] == "*" {
+				return fmt.Errorf("%sdeny_columns entry %q: name the column; to deny a whole table use deny_tables", where, e)
 			}
 		}
 		for _, e := range r.AllowFunctions {
@@ -153,14 +160,89 @@ type Rules struct {
 	functions   map[string]bool                   // lower-case, "name" or "schema.name"
 	maxRows     int
 	fingerprint func() string // computed once, on first use
-	// names holds each table's "schema.table", built once rather than for
-	// every statement that reads the table.
+	// names holds each table's qualified name ("schema.table", or
+	// "catalog.schema.table" when it has a catalog), built once rather than
+	// for every statement that reads the table.
 	names map[*schema.Table]string
 }
 
 // Compile resolves the policy's entries against db. Warnings name entries
 // that match nothing, which usually means a typo in the policy.
 func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
+	r, checks := p.compile(db)
+	var warnings []string
+	for _, c := range checks {
+		if !c.matched {
+			warnings = append(warnings, fmt.Sprintf("database %s: %s entry %q matches no %s", db.Name, c.list, c.entry, c.kind()))
+		}
+	}
+	return r, warnings
+}
+
+// CompileAll compiles the policy against every database. It warns once for
+// each entry that matches nothing in any database it applies to, saying how
+// many it was checked against: a top-level entry is checked against every
+// database, and naming a table of only some of them is normal.
+func (p *Policy) CompileAll(dbs []*schema.Database) (map[*schema.Database]*Rules, []string) {
+	type tally struct {
+		check   entryCheck
+		checked int // databases
+		matched bool
+		last    *schema.Database // the last database checked
+	}
+	rules := make(map[*schema.Database]*Rules, len(dbs))
+	var order []*tally
+	tallies := map[[2]string]*tally{}
+	for _, db := range dbs {
+		r, checks := p.compile(db)
+		rules[db] = r
+		for _, c := range checks {
+			k := [2]string{c.list, c.entry}
+			t := tallies[k]
+			if t == nil {
+				t = &tally{check: c}
+				tallies[k] = t
+				order = append(order, t)
+			}
+			if t.last != db { // an entry both top-level and in the database's section counts once
+				t.checked++
+				t.last = db
+			}
+			t.matched = t.matched || c.matched
+		}
+	}
+	var warnings []string
+	for _, t := range order {
+		if t.matched {
+			continue
+		}
+		c := t.check
+		if t.checked == 1 {
+			warnings = append(warnings, fmt.Sprintf("%s entry %q matches no %s in database %s, the only database it was checked against",
+				c.list, c.entry, c.kind(), t.last.Name))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("%s entry %q matches no %s in any of the %d databases it was checked against",
+				c.list, c.entry, c.kind(), t.checked))
+		}
+	}
+	return rules, warnings
+}
+
+// entryCheck is one policy entry as resolved against one database.
+type entryCheck struct {
+	list    string // the policy key: allow_tables, deny_tables or deny_columns
+	entry   string
+	matched bool
+}
+
+func (c entryCheck) kind() string {
+	if c.list == "deny_columns" {
+		return "column"
+	}
+	return "table"
+}
+
+func (p *Policy) compile(db *schema.Database) (*Rules, []entryCheck) {
 	rule := p.For(db.Name)
 	r := &Rules{
 		db:        db,
@@ -176,7 +258,7 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 	if r.maxRows <= 0 {
 		r.maxRows = DefaultMaxRows
 	}
-	var warnings []string
+	var checks []entryCheck
 	matchTables := func(list []string, key string, f func(*schema.Table)) {
 		for _, e := range list {
 			n := 0
@@ -186,8 +268,8 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 					n++
 				}
 			}
-			if n == 0 && e != "*" {
-				warnings = append(warnings, fmt.Sprintf("database %s: %s entry %q matches no table", db.Name, key, e))
+			if e != "*" {
+				checks = append(checks, entryCheck{key, e, n > 0})
 			}
 		}
 	}
@@ -212,29 +294,30 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 				}
 			}
 		}
-		if n == 0 {
-			warnings = append(warnings, fmt.Sprintf("database %s: deny_columns entry %q matches no column", db.Name, e))
-		}
+		checks = append(checks, entryCheck{"deny_columns", e, n > 0})
 	}
 	for _, f := range rule.AllowFunctions {
 		r.functions[strings.ToLower(strings.TrimSpace(f))] = true
 	}
 	r.fingerprint = sync.OnceValue(r.computeFingerprint)
-	return r, warnings
+	return r, checks
 }
 
-// tableMatches reports whether entry (name, schema.name, schema.*, *)
-// names t, ignoring case.
+// tableMatches reports whether entry ([[catalog.]schema.]name, with * for
+// any part) names t, ignoring case. An entry without a catalog part names
+// the table in every catalog.
 func tableMatches(entry string, t *schema.Table) bool {
 	parts := splitName(entry)
-	switch len(parts) {
-	case 1:
-		return parts[0] == "*" || strings.EqualFold(parts[0], t.Name)
-	case 2:
-		return (parts[0] == "*" || strings.EqualFold(parts[0], t.Schema)) &&
-			(parts[1] == "*" || strings.EqualFold(parts[1], t.Name))
+	if len(parts) < 1 || len(parts) > 3 {
+		return false
 	}
-	return false
+	names := []string{t.Catalog, t.Schema, t.Name}[3-len(parts):]
+	for i, p := range parts {
+		if p != "*" && !strings.EqualFold(p, names[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Database is the catalog the rules were compiled against.
@@ -254,7 +337,7 @@ func (r *Rules) ColumnAllowed(t *schema.Table, col string) bool {
 // given as [schema.]name in lower case.
 func (r *Rules) FunctionAllowed(name string) bool { return r.functions[name] }
 
-// qualifiedName is t's "schema.table".
+// qualifiedName is t's qualified name, as Table.QualifiedName.
 func (r *Rules) qualifiedName(t *schema.Table) string {
 	if n, ok := r.names[t]; ok {
 		return n

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,7 +21,9 @@ func TestParsePolicyErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"allow_tabels: [x]", "allow_tabels"},
 		{"deny_columns: [email]", "table.column"},
-		{"deny_tables: [a.b.c]", "schema.name"},
+		{"deny_tables: [a.b.c.d]", "catalog.schema.name"},
+		{"deny_columns: [a.b.c.d.e]", "catalog.schema.table.column"},
+		{"deny_columns: [customers.*]", "deny_tables"},
 		{"allow_tables: ['a..b']", "schema.name"},
 		{"max_rows: -1", "negative"},
 		{"databases: {shop: {deny_columns: [x]}}", "databases.shop."},
@@ -121,4 +124,120 @@ func TestFingerprint(t *testing.T) {
 		}
 		seen[r.Fingerprint()] = true
 	}
+}
+
+// A policy checked against many databases warns once per entry that
+// matches nothing anywhere, not once per database it is missing from.
+func TestCompileAllWarnings(t *testing.T) {
+	shopDB := shop(t)
+	dbs := []*schema.Database{shopDB}
+	for i := range 54 {
+		dbs = append(dbs, &schema.Database{Name: fmt.Sprintf("warehouse%02d", i), Backend: "postgresql", Tables: []*schema.Table{
+			{Schema: "public", Name: "facts", Columns: []schema.Column{{Name: "id", Type: "int"}, {Name: "amount", Type: "numeric"}}},
+		}})
+	}
+	for _, tc := range []struct {
+		name, policy string
+		want         []string
+	}{
+		{"entries matching somewhere", `
+allow_tables: ["*"]
+deny_tables: [users, public.facts]
+deny_columns: ["*.email", facts.amount]`, nil},
+		{"entries matching nowhere", `
+deny_tables: [userz]
+deny_columns: [customers.emial, userz.id]`, []string{
+			`deny_tables entry "userz" matches no table in any of the 55 databases it was checked against`,
+			`deny_columns entry "customers.emial" matches no column in any of the 55 databases it was checked against`,
+			`deny_columns entry "userz.id" matches no column in any of the 55 databases it was checked against`,
+		}},
+		{"a database's own entry", `
+databases:
+  warehouse07:
+    deny_tables: [public.fact]
+  shop:
+    deny_tables: [users]`, []string{
+			`deny_tables entry "public.fact" matches no table in database warehouse07, the only database it was checked against`,
+		}},
+		{"an entry both top-level and in a section", `
+deny_tables: [nothere]
+databases:
+  shop:
+    deny_tables: [nothere]`, []string{
+			`deny_tables entry "nothere" matches no table in any of the 55 databases it was checked against`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy([]byte(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, warnings := p.CompileAll(dbs)
+			if strings.Join(warnings, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(rules) != len(dbs) {
+				t.Fatalf("%d rule sets for %d databases", len(rules), len(dbs))
+			}
+			for _, db := range dbs {
+				one, _ := p.Compile(db)
+				if rules[db].Fingerprint() != one.Fingerprint() {
+					t.Errorf("database %s: CompileAll's rules differ from Compile's", db.Name)
+				}
+			}
+		})
+	}
+}
+
+// Entries name tables with or without their catalog: without one, an entry
+// covers the table in every catalog.
+func TestCompileCatalogs(t *testing.T) {
+	cat, err := schema.LoadFile("testdata/lake_catalogs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := cat.Databases[0]
+	p, err := ParsePolicy([]byte(`
+allow_tables: [prod.public.*, STAGING.public.orders, archive.*.*]
+deny_tables: [nosuch.public.orders]
+deny_columns: [public.orders.amount, staging.public.customers.email, prod.*.*.name]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, warnings := p.Compile(db)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "nosuch.public.orders") {
+		t.Errorf("warnings = %v", warnings)
+	}
+	for name, allow := range map[string]bool{
+		"prod.public.orders": true, "prod.public.customers": true, "staging.public.orders": true,
+		"staging.public.customers": false, "staging.secret.keys": false, "Archive.public.orders": true,
+	} {
+		c, s, n := splitThree(name)
+		if got := r.TableAllowed(db.TableIn(c, s, n)); got != allow {
+			t.Errorf("TableAllowed(%s) = %v, want %v", name, got, allow)
+		}
+	}
+	for _, c := range []struct {
+		table, column string
+		allow         bool
+	}{
+		{"prod.public.orders", "amount", false},
+		{"staging.public.orders", "amount", false},
+		{"Archive.public.orders", "amount", false},
+		{"staging.public.customers", "email", false},
+		{"prod.public.customers", "email", true},
+		{"prod.public.customers", "name", false},
+		{"staging.public.customers", "name", true},
+	} {
+		cn, s, n := splitThree(c.table)
+		if got := r.ColumnAllowed(db.TableIn(cn, s, n), c.column); got != c.allow {
+			t.Errorf("ColumnAllowed(%s, %s) = %v, want %v", c.table, c.column, got, c.allow)
+		}
+	}
+}
+
+func splitThree(name string) (string, string, string) {
+	p := strings.SplitN(name, ".", 3)
+	return p[0], p[1], p[2]
 }
