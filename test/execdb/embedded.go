@@ -3,10 +3,8 @@ package execdb
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -132,50 +130,36 @@ func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"
 // insertRows inserts a CSV file's rows (header: column names) in one
 // transaction.
 func insertRows(ctx context.Context, conn *sql.DB, t *schema.Table, file string) (int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
+	if _, err := os.Stat(file); err != nil {
 		return 0, err
-	}
-	defer f.Close()
-	rd := csv.NewReader(f)
-	header, err := rd.Read()
-	if err != nil {
-		return 0, fmt.Errorf("%s: header: %w", file, err)
-	}
-	cols := make([]string, len(header))
-	for i, h := range header {
-		cols[i] = quote(strings.TrimPrefix(h, "\xef\xbb\xbf"))
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO "+quote(t.Name)+" ("+strings.Join(cols, ", ")+") VALUES ("+
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+")")
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
+	var ins *sql.Stmt
 	var n int64
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	err = eachCSVRow(file, func(header []string) error {
+		cols := make([]string, len(header))
+		for i, h := range header {
+			cols[i] = quote(h)
 		}
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", file, err)
-		}
-		args := make([]any, len(rec))
-		for i, v := range rec {
-			if v != "NULL" {
-				args[i] = v
-			}
-		}
-		if _, err := ins.ExecContext(ctx, args...); err != nil {
-			return 0, fmt.Errorf("%s row %d: %w", file, n+1, err)
+		ins, err = tx.PrepareContext(ctx, "INSERT INTO "+quote(t.Name)+" ("+strings.Join(cols, ", ")+") VALUES ("+
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+")")
+		return err
+	}, func(row []any) error {
+		if _, err := ins.ExecContext(ctx, row...); err != nil {
+			return fmt.Errorf("%s row %d: %w", file, n+1, err)
 		}
 		n++
+		return nil
+	})
+	if ins != nil {
+		defer ins.Close()
+	}
+	if err != nil {
+		return 0, err
 	}
 	return n, tx.Commit()
 }
