@@ -306,6 +306,9 @@ func (d *describer) tableRef(q *stmt.Query, n node) *stmt.Source {
 		}
 		src.Kind, src.Lateral = stmt.SourceFunction, true
 		d.function(q, fn, stmt.FuncTable)
+		if f := &q.Funcs[len(q.Funcs)-1]; f.Pos < 0 {
+			f.Pos = src.Pos // the call itself carries no location
+		}
 	case "EXPRESSION_LIST":
 		// VALUES in FROM: its columns are the aliases (or col0, col1, ...).
 		src.Kind = stmt.SourceFunction

@@ -111,8 +111,14 @@ func (b *bound) Parse(sql string) (stmt.Parsed, error) {
 func failed(sh *shadow, p *prepared, sql string, toks []token) (stmt.Parsed, error) {
 	ct := code(toks)
 	if f := net(p.trace, positions(sql, ct)); len(f) > 0 {
-		// The authorizer denied it: the findings say why.
-		return &parsed{sh: sh, refused: true, desc: &stmt.Statement{Verb: verb(sql, ct), Findings: f}}, nil
+		// The authorizer denied it: the findings say why. A query keeps
+		// an (empty) description so that the judge does not also call it
+		// something other than a query.
+		desc := &stmt.Statement{Verb: verb(sql, ct), Findings: f}
+		if queryVerb(desc.Verb) {
+			desc.Query = &stmt.Query{}
+		}
+		return &parsed{sh: sh, refused: true, desc: desc}, nil
 	}
 	code := ""
 	switch {
