@@ -305,9 +305,10 @@ func (d *describer) tableRef(q *stmt.Query, n node) *stmt.Source {
 			return nil
 		}
 		src.Kind, src.Lateral = stmt.SourceFunction, true
+		n := len(q.Funcs)
 		d.function(q, fn, stmt.FuncTable)
-		if f := &q.Funcs[len(q.Funcs)-1]; f.Pos < 0 {
-			f.Pos = src.Pos // the call itself carries no location
+		if len(q.Funcs) > n && q.Funcs[n].Pos < 0 {
+			q.Funcs[n].Pos = src.Pos // the call itself carries no location
 		}
 	case "EXPRESSION_LIST":
 		// VALUES in FROM: its columns are the aliases (or col0, col1, ...).
