@@ -77,6 +77,8 @@ var _ stmt.Parser = (*Parser)(nil)
 var dialect = &stmt.Dialect{
 	Name:            "duckdb",
 	CaseInsensitive: true,
+	// SELECT c FROM customers c returns the row of c as a struct.
+	WholeRowRefs:    true,
 	SystemSchemas:   []string{"information_schema", "pg_catalog", "system", "temp"},
 	Functions:       builtinFunctions,
 	FunctionSchemas: []string{"main", "system", "pg_catalog"},
