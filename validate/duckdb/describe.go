@@ -150,6 +150,9 @@ func (d *describer) ctes(q *stmt.Query, v any) {
 			q.Recursive = true
 		}
 		c.Query = d.query(body)
+		if str(body["type"]) == "RECURSIVE_CTE_NODE" {
+			c.Bound = bound(c.Name.Name, list(val["aliases"]), body)
+		}
 		q.With = append(q.With, c)
 	}
 }
@@ -527,7 +530,7 @@ func (d *describer) lambdaParam(name string) bool {
 }
 
 func (d *describer) funcName(n node, name string, kind stmt.FuncKind) stmt.Func {
-	f := stmt.Func{Kind: kind, Pos: d.pos(n)}
+	f := stmt.Func{Kind: kind, Pos: d.pos(n), Args: args(n)}
 	for _, p := range []string{str(n["catalog"]), str(n["schema"])} {
 		if p != "" {
 			f.Name = append(f.Name, ident(p))

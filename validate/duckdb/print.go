@@ -172,7 +172,7 @@ const (
 // capRows sets the row cap on the outermost query node's LIMIT.
 func capRows(n node, maxRows int) capAction {
 	mods, _ := n["modifiers"].([]any)
-	capped := constant(maxRows)
+	capped := intNode(maxRows)
 	for _, m := range mods {
 		mn, ok := m.(node)
 		if !ok || mn["type"] != "LIMIT_MODIFIER" || mn["limit_type"] == "PERCENTAGE" {
@@ -189,7 +189,7 @@ func capRows(n node, maxRows int) capAction {
 	return capAdded
 }
 
-func constant(v int) node {
+func intNode(v int) node {
 	return node{"class": "CONSTANT", "type": "VALUE_CONSTANT", "alias": "",
 		"literal": node{"kind": "INTEGER", "text": strconv.Itoa(v)}}
 }
