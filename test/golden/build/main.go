@@ -34,7 +34,7 @@ func main() {
 }
 
 func run() error {
-	bench := flag.String("bench", "", "benchmark directory (default: $"+benchdata.EnvDir+", else ../shared/benchmarks beside the module)")
+	bench := flag.String("bench", "", "benchmark directory (default: $"+benchdata.EnvDir+", else testdata/benchmarks in the module)")
 	out := flag.String("out", "", "directory to write the golden files to (default: test/golden of the module)")
 	pgURL := flag.String("postgres", execdb.DefaultPostgresURL, "PostgreSQL server to load the Defog databases into (superuser)")
 	myDSN := flag.String("mariadb", execdb.DefaultMariaDBDSN, "MariaDB server to load the SpiderMan databases into")
