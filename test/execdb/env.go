@@ -61,8 +61,9 @@ var (
 )
 
 // RequireEnv loads (or verifies) both benchmark sets once per process and
-// returns executors for them; PostgreSQL queries run as pg_read_all_data. Missing services or benchmark data fail the
-// test under CI=true and skip it otherwise; a failed load always fails it.
+// returns executors for them; PostgreSQL queries run as pg_read_all_data.
+// Missing services fail the test under CI=true and skip it otherwise;
+// missing benchmark data or a failed load always fails it.
 func RequireEnv(tb testing.TB) *Env {
 	tb.Helper()
 	dir := benchdata.Require(tb)

@@ -1,5 +1,5 @@
 // Command build writes the golden sets shipped in test/golden from the
-// benchmark data kept beside the repository: catalog.yaml (the Defog and
+// benchmark data in testdata/benchmarks: catalog.yaml (the Defog and
 // SpiderMan databases as the local servers hold them), policy.yaml, and the
 // defog-postgres and spider-mysql sets.
 //
