@@ -1,5 +1,9 @@
-# Helpers for scripts/test and its set-up steps (scripts/setup.d/*.sh),
-# sourced, not run.
+# Helpers for scripts/test and its set-up steps, sourced, not run.
+#
+# A step is scripts/setup.d/NN-name.sh, run with bash in name order: it
+# starts or installs one thing the tests need when it is missing, waits until
+# it answers, and fails loudly when it cannot. A step that must tell the tests
+# something (a path, an address) appends KEY=VALUE lines to "$SETUP_ENV".
 
 # say MESSAGE...: a progress line, prefixed with the step's name.
 say() { echo "${STEP:-test}: $*"; }
