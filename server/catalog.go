@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"strings"
 	"unicode"
 
@@ -20,6 +21,7 @@ func visibleTables(db *schema.Database, rules *validate.Rules) []*texttosqlv1.Ta
 			continue
 		}
 		pt := &texttosqlv1.Table{
+			Catalog:     t.Catalog,
 			Schema:      t.Schema,
 			Name:        t.Name,
 			Description: t.Description,
@@ -49,6 +51,7 @@ func visibleTables(db *schema.Database, rules *validate.Rules) []*texttosqlv1.Ta
 			if fkVisible(db, rules, t, fk) {
 				pt.ForeignKeys = append(pt.ForeignKeys, &texttosqlv1.ForeignKey{
 					Columns:    fk.Columns,
+					RefCatalog: cmp.Or(fk.References.Catalog, t.Catalog),
 					RefSchema:  fk.References.Schema,
 					RefTable:   fk.References.Table,
 					RefColumns: fk.References.Columns,
@@ -74,15 +77,8 @@ func fkVisible(db *schema.Database, rules *validate.Rules, t *schema.Table, fk s
 			return false
 		}
 	}
-	ref := db.Table(fk.References.Schema, fk.References.Table)
-	if ref == nil {
-		refs := db.TablesFold(fk.References.Schema, fk.References.Table)
-		if len(refs) != 1 {
-			return false
-		}
-		ref = refs[0]
-	}
-	if !rules.TableAllowed(ref) {
+	ref := db.Ref(t, fk.References)
+	if ref == nil || !rules.TableAllowed(ref) {
 		return false
 	}
 	for _, c := range fk.References.Columns {

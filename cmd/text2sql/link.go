@@ -63,7 +63,8 @@ func visibleCatalog(c *schema.Catalog, p *validate.Policy) *schema.Catalog {
 	out := &schema.Catalog{}
 	for _, d := range c.Databases {
 		rules, _ := p.Compile(d)
-		nd := &schema.Database{Name: d.Name, ID: d.ID, Backend: d.Backend, DefaultSchema: d.DefaultSchema, SQLMode: d.SQLMode}
+		nd := &schema.Database{Name: d.Name, ID: d.ID, Backend: d.Backend, DefaultSchema: d.DefaultSchema,
+			DefaultCatalog: d.DefaultCatalog, SQLMode: d.SQLMode}
 		for _, t := range d.Tables {
 			if !rules.TableAllowed(t) {
 				continue

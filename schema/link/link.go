@@ -272,7 +272,8 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 		cands = append(cands, r)
 	}
 
-	rd := renderer{dialect: ix.dialect, maxColumns: l.opts.MaxColumns, maxDescription: l.opts.MaxDescription}
+	rd := renderer{dialect: ix.dialect, maxColumns: l.opts.MaxColumns, maxDescription: l.opts.MaxDescription,
+		catalogs: len(db.Catalogs()) > 1, defaultCatalog: db.DefaultCatalog}
 	if rd.dialect == "" {
 		rd.dialect = db.Dialect()
 	}
@@ -350,13 +351,8 @@ func (p *packer) render(r ranked, lvl detail) choice {
 // columns it references there, exist and are visible to the caller. A key
 // to a table outside the catalog is not printed either: it could not be
 // used.
-func (p *packer) refVisible(schemaName, table string, cols []string) bool {
-	ref := p.db.Table(schemaName, table)
-	if ref == nil {
-		if fold := p.db.TablesFold(schemaName, table); len(fold) > 0 {
-			ref = fold[0]
-		}
-	}
+func (p *packer) refVisible(from *schema.Table, fk schema.TableRef) bool {
+	ref := p.db.Ref(from, fk)
 	if ref == nil {
 		return false
 	}
@@ -370,7 +366,7 @@ func (p *packer) refVisible(schemaName, table string, cols []string) bool {
 	if !ok || !p.sc.visible[i] {
 		return false
 	}
-	for _, c := range cols {
+	for _, c := range fk.Columns {
 		ci := slices.IndexFunc(ref.Columns, func(col schema.Column) bool { return col.Name == c })
 		if ci < 0 || !p.sc.columnVisible(int32(i), int32(ci)) {
 			return false

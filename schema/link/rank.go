@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/texttosql/text2sql/schema"
 )
@@ -127,10 +126,10 @@ const (
 // other visible tables, the hubs of a catalog first, for questions that
 // match nothing. Ties keep catalog order.
 func overview(db *schema.Database, sc *scope) []ranked {
-	index := map[string]int{}
+	index := map[*schema.Table]int{}
 	for i, t := range db.Tables {
 		if sc.visible[i] {
-			index[strings.ToLower(t.Schema+"."+t.Name)] = i
+			index[t] = i
 		}
 	}
 	degree := make([]int, len(db.Tables))
@@ -139,7 +138,7 @@ func overview(db *schema.Database, sc *scope) []ranked {
 			continue
 		}
 		for _, fk := range t.ForeignKeys {
-			if j, ok := index[strings.ToLower(fk.References.Schema+"."+fk.References.Table)]; ok && j != i {
+			if j, ok := index[db.Ref(t, fk.References)]; ok && j != i {
 				degree[i]++
 				degree[j]++
 			}
