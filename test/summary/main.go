@@ -54,19 +54,22 @@ type report struct {
 	tests, subtests     int
 	// failedPkgs are packages that failed with no failing test of their
 	// own: a build error, a TestMain that gave up, a panic, a timeout.
-	failedPkgs   []string
-	failedTests  []string
-	skipped      []string
-	output       map[string]*strings.Builder // by package + "\x00" + test ("" for the package)
-	build        map[string]*strings.Builder // by import path
-	pkgHasTests  map[string]bool
-	pkgFailed    map[string]bool // a test of the package failed
+	failedPkgs  []string
+	failedTests []string
+	skipped     []string
+	output      map[string]*strings.Builder // by package + "\x00" + test ("" for the package)
+	build       map[string]*strings.Builder // by import path
+	pkgHasTests map[string]bool
+	pkgFailed   map[string]bool // a test of the package failed
+	// running are the tests started and not yet ended, by package: a test
+	// binary that dies (a timeout, a panic, os.Exit) ends none of them.
+	running      map[string][]string
 	failedBuilds bool
 }
 
 func newReport() *report {
 	return &report{output: map[string]*strings.Builder{}, build: map[string]*strings.Builder{},
-		pkgHasTests: map[string]bool{}, pkgFailed: map[string]bool{}}
+		pkgHasTests: map[string]bool{}, pkgFailed: map[string]bool{}, running: map[string][]string{}}
 }
 
 func key(pkg, test string) string { return pkg + "\x00" + test }
@@ -121,6 +124,17 @@ func (r *report) event(e event, w io.Writer) {
 		return // start, and the like
 	}
 	r.packages++
+	// A test still running when its package ended was cut short: its
+	// output holds why (a timeout's "panic: test timed out" and the
+	// goroutine dump land there).
+	for _, test := range r.running[e.Package] {
+		r.count(test)
+		r.pkgHasTests[e.Package] = true
+		r.failedTests = append(r.failedTests, e.Package+" "+test+" (did not finish)")
+		r.pkgFailed[e.Package] = true
+		fmt.Fprint(w, r.buf(r.output, key(e.Package, test)).String())
+	}
+	delete(r.running, e.Package)
 	out := r.buf(r.output, key(e.Package, "")).String()
 	if r.pkgHasTests[e.Package] {
 		r.withTests++
@@ -142,16 +156,16 @@ func (r *report) event(e event, w io.Writer) {
 
 func (r *report) testDone(e event, w io.Writer) {
 	switch e.Action {
+	case "run":
+		r.running[e.Package] = append(r.running[e.Package], e.Test)
+		return
 	case "pass", "fail", "skip":
+		r.running[e.Package] = remove(r.running[e.Package], e.Test)
 	default:
-		return // run, pause, cont
+		return // pause, cont
 	}
 	r.pkgHasTests[e.Package] = true
-	if strings.Contains(e.Test, "/") {
-		r.subtests++
-	} else {
-		r.tests++
-	}
+	r.count(e.Test)
 	name := e.Package + " " + e.Test
 	out := r.buf(r.output, key(e.Package, e.Test)).String()
 	switch e.Action {
@@ -162,6 +176,23 @@ func (r *report) testDone(e event, w io.Writer) {
 	case "skip":
 		r.skipped = append(r.skipped, name+": "+reason(out))
 	}
+}
+
+func (r *report) count(test string) {
+	if strings.Contains(test, "/") {
+		r.subtests++
+	} else {
+		r.tests++
+	}
+}
+
+func remove(list []string, s string) []string {
+	for i, x := range list {
+		if x == s {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
 }
 
 // reason is what a skipped test said, on one line: its log lines without
