@@ -1,4 +1,4 @@
-# Helpers for scripts/test and its set-up steps, sourced, not run.
+# Shell functions for scripts/test and its set-up steps, sourced, not run.
 #
 # A step is scripts/setup.d/NN-name.sh, run with bash in name order: it
 # starts or installs one thing the tests need when it is missing, waits until
