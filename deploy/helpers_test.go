@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/texttosql/text2sql/test/needs"
 )
 
 // tmpRoot is a directory for the whole test binary's run, removed by
@@ -51,20 +53,13 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// inCI reports whether the test runs in CI, where a missing tool is a
-// failure rather than a reason to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requireTool skips (or, in CI, fails) when a prerequisite is missing.
+// requireTool skips (or, under CI=true, fails) when a prerequisite is
+// missing.
 func requireTool(t *testing.T, what, hint string, err error) {
 	t.Helper()
-	if err == nil {
-		return
+	if err != nil {
+		needs.Missing(t, what+" ("+hint+")", err)
 	}
-	if inCI() {
-		t.Fatalf("%s is required in CI (%s): %v", what, hint, err)
-	}
-	t.Skipf("%s is not available (%s): %v", what, hint, err)
 }
 
 // dockerBuild is the build recipe read from the Dockerfile.

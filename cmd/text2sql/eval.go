@@ -48,7 +48,7 @@ func runEval(ctx context.Context, env *environ, args []string) int {
 	s.String(&o.model.APIKey, "llm-api-key", "", "with --record: the endpoint's API key (prefer the environment variable)")
 	s.Bool(&o.execute, "execute", true, "run generated and gold SQL on the warehouses and compare results")
 	s.Bool(&o.load, "load", true, "load the benchmark databases first (idempotent: a loaded database is only verified)")
-	s.String(&o.benchmarks, "benchmarks", "", "benchmark data directory (default: $TEXT2SQL_BENCHMARKS or ../shared/benchmarks)")
+	s.String(&o.benchmarks, "benchmarks", "", "benchmark data directory (default: $TEXT2SQL_BENCHMARKS, else testdata/benchmarks in the module)")
 	s.String(&o.postgresURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server holding the Defog databases")
 	s.String(&o.mysqlDSN, "mysql-dsn", "root@tcp(127.0.0.1:3306)/", "MariaDB or MySQL server holding the Spider databases")
 	s.Duration(&o.queryTimeout, "query-timeout", 30*time.Second, "timeout of one query on a warehouse")

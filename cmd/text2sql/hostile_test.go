@@ -103,7 +103,7 @@ func validateOver(base, database, sql string) (int, verdict, error) {
 // the process still serves afterwards.
 func TestServeSurvivesHostileSQL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("builds and runs the binary, too slow for -short; `go test ./cmd/text2sql` runs it")
 	}
 	p, err := serveproc.Start(binary(t), nil, "--schema", "sample/schema.yaml", "--rate-limit", "0", "--max-in-flight", "0")
 	if err != nil {
@@ -147,7 +147,7 @@ func TestServeSurvivesHostileSQL(t *testing.T) {
 // writes every line.
 func TestValidateCommandSurvivesHostileSQL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("builds and runs the binary, too slow for -short; `go test ./cmd/text2sql` runs it")
 	}
 	bin := binary(t)
 	for _, db := range []string{"shop", "store"} {

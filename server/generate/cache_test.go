@@ -2,10 +2,10 @@ package generate
 
 import (
 	"context"
-	"net"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/texttosql/text2sql/test/needs"
 )
 
 func TestCacheKey(t *testing.T) {
@@ -67,14 +67,7 @@ func TestMemoryCache(t *testing.T) {
 }
 
 func TestRedisCache(t *testing.T) {
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis is required under CI: %v", err)
-		}
-		t.Skipf("Redis at 127.0.0.1:6379 is not reachable: %v", err)
-	}
-	conn.Close()
+	needs.Redis(t)
 	c, err := NewRedisCache("redis://127.0.0.1:6379/0", time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
-// Package benchdata reads the public text-to-SQL benchmarks kept beside the
-// repository (BIRD mini-dev, Spider dev, SpiderMan's MySQL Spider, Defog
+// Package benchdata reads the public text-to-SQL benchmarks kept in the
+// repository under testdata/benchmarks (BIRD mini-dev, Spider dev, SpiderMan's MySQL Spider, Defog
 // sql-eval) into the project's own types: catalogs as *schema.Catalog, and
 // question sets with their gold queries and the tables those queries read.
 //
@@ -21,9 +21,10 @@ import (
 // benchmark directory is looked for.
 const EnvDir = "TEXT2SQL_BENCHMARKS"
 
-// Dir returns the benchmark directory: $TEXT2SQL_BENCHMARKS when set,
-// otherwise ../shared/benchmarks relative to the module root (the nearest
-// directory above the working directory holding go.mod).
+// Dir returns the benchmark directory: $TEXT2SQL_BENCHMARKS when set (data
+// of the same layout kept elsewhere), otherwise testdata/benchmarks under the
+// module root (the nearest directory above the working directory holding
+// go.mod).
 func Dir() (string, error) {
 	if d := os.Getenv(EnvDir); d != "" {
 		return checkDir(d)
@@ -34,7 +35,7 @@ func Dir() (string, error) {
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return checkDir(filepath.Join(d, "..", "shared", "benchmarks"))
+			return checkDir(filepath.Join(d, "testdata", "benchmarks"))
 		}
 		if filepath.Dir(d) == d {
 			return "", fmt.Errorf("no go.mod above %s", wd)
@@ -56,18 +57,15 @@ func checkDir(d string) (string, error) {
 	return abs, nil
 }
 
-// Require returns the benchmark directory for a test. When it is missing the
-// test fails under CI=true (the data is part of the CI environment) and is
-// skipped with the reason otherwise.
+// Require returns the benchmark directory for a test, and fails the test
+// when it is missing: the data is part of the repository, so a missing
+// directory (or a wrong $TEXT2SQL_BENCHMARKS) is an error, not a reason to
+// skip.
 func Require(tb testing.TB) string {
 	tb.Helper()
 	d, err := Dir()
-	if err == nil {
-		return d
+	if err != nil {
+		tb.Fatalf("benchmark data: %v", err)
 	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("benchmark data required under CI: %v", err)
-	}
-	tb.Skipf("benchmark data not available: %v", err)
-	return ""
+	return d
 }

@@ -9,6 +9,7 @@ import (
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/server/generate"
 	"github.com/texttosql/text2sql/test/fakellm"
+	"github.com/texttosql/text2sql/test/needs"
 )
 
 func ask(t *testing.T, s *stack, token, question string, scope *texttosqlv1.CallerScope) *texttosqlv1.GenerateSQLResponse {
@@ -79,7 +80,7 @@ func TestCacheHitIsValidatedAgain(t *testing.T) {
 }
 
 func TestRedisCacheSharedByReplicas(t *testing.T) {
-	requireRedis(t)
+	needs.Redis(t)
 	question := fmt.Sprintf("How many orders were placed (run %d)?", time.Now().UnixNano())
 	newCache := func() generate.Cache {
 		c, err := generate.NewRedisCache("redis://127.0.0.1:6379/0", time.Minute)

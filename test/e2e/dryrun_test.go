@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/server/generate"
 	"github.com/texttosql/text2sql/test/fakellm"
+	"github.com/texttosql/text2sql/test/needs"
 )
 
 const dryRunDB = "text2sql_e2e_dryrun"
@@ -26,10 +26,7 @@ func postgresShop(t *testing.T) string {
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at 127.0.0.1:5432 is required under CI: %v", err)
-		}
-		t.Skipf("PostgreSQL is not reachable: %v", err)
+		needs.Missing(t, "PostgreSQL at 127.0.0.1:5432", err)
 	}
 	defer admin.Close(ctx)
 	admin.Exec(ctx, "DROP DATABASE IF EXISTS "+dryRunDB+" WITH (FORCE)")
@@ -108,10 +105,7 @@ func TestDryRunMariaDB(t *testing.T) {
 		err = admin.Ping()
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB at 127.0.0.1:3306 is required under CI: %v", err)
-		}
-		t.Skipf("MariaDB is not reachable: %v", err)
+		needs.Missing(t, "MariaDB at 127.0.0.1:3306", err)
 	}
 	defer admin.Close()
 	for _, q := range []string{"DROP DATABASE IF EXISTS " + dryRunDB, "CREATE DATABASE " + dryRunDB,

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -165,20 +163,6 @@ func lastUser(r *fakellm.Request) string {
 		}
 	}
 	return ""
-}
-
-// requireRedis fails under CI when Redis is not reachable, and skips
-// otherwise.
-func requireRedis(t *testing.T) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis at 127.0.0.1:6379 is required under CI: %v", err)
-		}
-		t.Skipf("Redis at 127.0.0.1:6379 is not reachable: %v", err)
-	}
-	c.Close()
 }
 
 func contains(list []string, s string) bool {

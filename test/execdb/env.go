@@ -2,8 +2,6 @@ package execdb
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/texttosql/text2sql/test/benchdata"
+	"github.com/texttosql/text2sql/test/needs"
 )
 
 // RequirePostgres returns DefaultPostgresURL once the server answers. When
@@ -25,7 +24,7 @@ func RequirePostgres(tb testing.TB) string {
 		conn.Close(ctx)
 	}
 	if err != nil {
-		missing(tb, fmt.Sprintf("PostgreSQL at %s: %v", DefaultPostgresURL, err))
+		needs.Missing(tb, "PostgreSQL at "+DefaultPostgresURL, err)
 	}
 	return DefaultPostgresURL
 }
@@ -42,17 +41,9 @@ func RequireMariaDB(tb testing.TB) string {
 		m.Close()
 	}
 	if err != nil {
-		missing(tb, fmt.Sprintf("MariaDB at %s: %v", DefaultMariaDBDSN, err))
+		needs.Missing(tb, "MariaDB at "+DefaultMariaDBDSN, err)
 	}
 	return DefaultMariaDBDSN
-}
-
-func missing(tb testing.TB, what string) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("service required under CI: %s", what)
-	}
-	tb.Skipf("service not available: %s", what)
 }
 
 // Env is both benchmark sets loaded, with an executor for each server.
@@ -70,8 +61,9 @@ var (
 )
 
 // RequireEnv loads (or verifies) both benchmark sets once per process and
-// returns executors for them; PostgreSQL queries run as pg_read_all_data. Missing services or benchmark data fail the
-// test under CI=true and skip it otherwise; a failed load always fails it.
+// returns executors for them; PostgreSQL queries run as pg_read_all_data.
+// Missing services fail the test under CI=true and skip it otherwise;
+// missing benchmark data or a failed load always fails it.
 func RequireEnv(tb testing.TB) *Env {
 	tb.Helper()
 	dir := benchdata.Require(tb)

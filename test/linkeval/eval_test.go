@@ -14,7 +14,7 @@ import (
 // regressions; the figures themselves come from `go run ./test/linkeval`.
 func TestWarehouseRecall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("links about 1,800 questions")
+		t.Skip("links about 1,800 questions, too many for -short; `go test ./test/linkeval` runs it")
 	}
 	dir := benchdata.Require(t)
 	c, err := load(dir, false)

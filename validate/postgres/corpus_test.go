@@ -8,19 +8,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 // TestBenchmarkCorpus runs the gold PostgreSQL queries of the public
 // text-to-SQL benchmarks (BIRD mini-dev, Defog sql-eval, the pg-compatible
 // BIRD/Spider subsets) through Parse, Describe and Print: real analyst SQL
-// must be described without findings and print back. Set
-// TEXT2SQL_BENCHMARKS to the directory holding them (the layout of
-// shared/benchmarks); without it the test is skipped.
+// must be described without findings and print back. The queries are read
+// from the repository's testdata/benchmarks (see test/benchdata).
 func TestBenchmarkCorpus(t *testing.T) {
-	dir := os.Getenv("TEXT2SQL_BENCHMARKS")
-	if dir == "" {
-		t.Skip("TEXT2SQL_BENCHMARKS is not set; skipping the benchmark corpus")
-	}
+	dir := benchdata.Require(t)
 	queries := corpusQueries(t, dir)
 	if len(queries) < 1000 {
 		t.Fatalf("only %d queries found under %s", len(queries), dir)

@@ -17,8 +17,8 @@ import (
 const regenerate = "go run ./test/golden/build (from the repository root)"
 
 // generate runs the builder into a temporary directory against the loaded
-// benchmark databases. Without them, or without the benchmark data, the
-// test is skipped (and fails under CI=true).
+// benchmark databases. Without the servers the test is skipped (and fails
+// under CI=true).
 func generate(t *testing.T) (env, string) {
 	t.Helper()
 	e := execdb.RequireEnv(t)

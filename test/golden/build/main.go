@@ -1,5 +1,5 @@
 // Command build writes the golden sets shipped in test/golden from the
-// benchmark data kept beside the repository: catalog.yaml (the Defog and
+// benchmark data in testdata/benchmarks: catalog.yaml (the Defog and
 // SpiderMan databases as the local servers hold them), policy.yaml, and the
 // defog-postgres and spider-mysql sets.
 //
@@ -34,7 +34,7 @@ func main() {
 }
 
 func run() error {
-	bench := flag.String("bench", "", "benchmark directory (default: $"+benchdata.EnvDir+", else ../shared/benchmarks beside the module)")
+	bench := flag.String("bench", "", "benchmark directory (default: $"+benchdata.EnvDir+", else testdata/benchmarks in the module)")
 	out := flag.String("out", "", "directory to write the golden files to (default: test/golden of the module)")
 	pgURL := flag.String("postgres", execdb.DefaultPostgresURL, "PostgreSQL server to load the Defog databases into (superuser)")
 	myDSN := flag.String("mariadb", execdb.DefaultMariaDBDSN, "MariaDB server to load the SpiderMan databases into")
