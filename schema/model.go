@@ -173,3 +173,35 @@ func (c *Catalog) Database(name string) *Database {
 }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ForeignKeyTarget resolves the table a foreign key of t references: an
+// empty schema means t's own, an exact match wins, else a match ignoring
+// case when exactly one table matches. It returns nil when the key names no
+// table of d, or a column either side does not hold. Every reader
+// of keys (what a caller may see, linking, the prompt) resolves them here,
+// so a key is either the same edge everywhere or nowhere.
+func (d *Database) ForeignKeyTarget(t *Table, fk ForeignKey) *Table {
+	s := fk.References.Schema
+	if s == "" {
+		s = t.Schema
+	}
+	ref := d.Table(s, fk.References.Table)
+	if ref == nil {
+		fold := d.TablesFold(s, fk.References.Table)
+		if len(fold) != 1 {
+			return nil
+		}
+		ref = fold[0]
+	}
+	for _, c := range fk.Columns {
+		if t.Column(c) == nil {
+			return nil
+		}
+	}
+	for _, c := range fk.References.Columns {
+		if ref.Column(c) == nil {
+			return nil
+		}
+	}
+	return ref
+}

@@ -203,7 +203,7 @@ func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosq
 		}
 		ids, err := s.cfg.ScopeResolver.VisibleDatasets(ctx, token, databaseID)
 		if err != nil {
-			return Scope{}, scopeStatus(err)
+			return Scope{}, ErrorStatus(ctx, &unavailable{what: "cannot resolve the datasets visible to the Superset user", err: err})
 		}
 		return Scope{Restricted: true, Datasets: ids, Source: "superset-token"}, nil
 	}
@@ -215,20 +215,6 @@ func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosq
 		return Scope{Restricted: true, Datasets: ids, Source: "trusted-caller"}, nil
 	}
 	return Scope{Source: "policy"}, nil
-}
-
-// scopeStatus classifies a ScopeResolver error.
-func scopeStatus(err error) error {
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if errors.Is(err, ErrScopeUnauthenticated) {
-		return status.Errorf(codes.Unauthenticated, "%v; sign in to Superset again", err)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return toStatus(err)
-	}
-	return status.Errorf(codes.Unavailable, "cannot resolve the datasets visible to the Superset user: %v", err)
 }
 
 type callerKey struct{}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/texttosql/text2sql/server/llm"
+	"github.com/texttosql/text2sql/llm"
 	"github.com/texttosql/text2sql/test/benchdata"
 	"github.com/texttosql/text2sql/test/execdb"
 	"github.com/texttosql/text2sql/test/golden"

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/llm"
 	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
 )
 
 func init() { serveExtensions = append(serveExtensions, generateExtension) }

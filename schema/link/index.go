@@ -199,17 +199,8 @@ func (ix *Index) linkForeignKeys(db *schema.Database) {
 		return out, true
 	}
 	for i, t := range db.Tables {
-		for _, fk := range t.ForeignKeys {
-			s := fk.References.Schema
-			if s == "" {
-				s = t.Schema
-			}
-			ref := db.Table(s, fk.References.Table)
-			if ref == nil {
-				if fold := db.TablesFold(s, fk.References.Table); len(fold) > 0 {
-					ref = fold[0]
-				}
-			}
+		for k, fk := range t.ForeignKeys {
+			ref := db.ForeignKeyTarget(t, fk)
 			if ref == nil {
 				continue
 			}
@@ -222,7 +213,7 @@ func (ix *Index) linkForeignKeys(db *schema.Database) {
 			if !ok1 || !ok2 {
 				continue
 			}
-			e := fkEdge{a: int32(i), b: j, aCols: from, bCols: to}
+			e := fkEdge{a: int32(i), b: j, fk: int32(k), aCols: from, bCols: to}
 			ix.tables[i].edges = append(ix.tables[i].edges, e)
 			ix.tables[j].edges = append(ix.tables[j].edges, e)
 		}
@@ -236,9 +227,10 @@ func (ix *Index) linkForeignKeys(db *schema.Database) {
 	}
 }
 
-// fkEdge is one foreign key between tables a (which holds it) and b.
+// fkEdge is one foreign key between tables a (which holds it, as its
+// ForeignKeys[fk]) and b.
 type fkEdge struct {
-	a, b         int32
+	a, b, fk     int32
 	aCols, bCols []int32
 }
 

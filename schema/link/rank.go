@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/texttosql/text2sql/schema"
 )
@@ -126,20 +125,14 @@ const (
 // overview ranks the visible tables by how many foreign keys join them to
 // other visible tables, the hubs of a catalog first, for questions that
 // match nothing. Ties keep catalog order.
-func overview(db *schema.Database, sc *scope) []ranked {
-	index := map[string]int{}
-	for i, t := range db.Tables {
-		if sc.visible[i] {
-			index[strings.ToLower(t.Schema+"."+t.Name)] = i
-		}
-	}
+func (ix *Index) overview(db *schema.Database, sc *scope) []ranked {
 	degree := make([]int, len(db.Tables))
-	for i, t := range db.Tables {
+	for i := range db.Tables {
 		if !sc.visible[i] {
 			continue
 		}
-		for _, fk := range t.ForeignKeys {
-			if j, ok := index[strings.ToLower(fk.References.Schema+"."+fk.References.Table)]; ok && j != i {
+		for _, e := range ix.tables[i].edges {
+			if j := int(e.b); int(e.a) == i && sc.visible[j] {
 				degree[i]++
 				degree[j]++
 			}
@@ -199,33 +192,33 @@ type scope struct {
 	tables  []*schema.Table
 	visible []bool
 	nvis    int
-	colVis  func(*schema.Table, string) bool
+	vis     Visibility // nil: everything
 	colMemo map[int64]bool
+	fkMemo  map[int64]bool
 	// termsMemo caches Index.terms when some columns are hidden.
 	termsMemo map[int]int
 }
 
-// edgeVisible reports whether the caller may see every column of a foreign
-// key.
+// edgeVisible reports whether the caller may see a foreign key.
 func (s *scope) edgeVisible(e fkEdge) bool {
-	if s.colVis == nil {
+	if s.vis == nil {
 		return true
 	}
-	for _, c := range e.aCols {
-		if !s.columnVisible(e.a, c) {
-			return false
-		}
+	k := int64(e.a)<<32 | int64(e.fk)
+	if v, ok := s.fkMemo[k]; ok {
+		return v
 	}
-	for _, c := range e.bCols {
-		if !s.columnVisible(e.b, c) {
-			return false
-		}
+	if s.fkMemo == nil {
+		s.fkMemo = map[int64]bool{}
 	}
-	return true
+	t := s.tables[e.a]
+	v := s.vis.ForeignKeyAllowed(t, t.ForeignKeys[e.fk])
+	s.fkMemo[k] = v
+	return v
 }
 
 func (s *scope) columnVisible(t, c int32) bool {
-	if s.colVis == nil {
+	if s.vis == nil {
 		return true
 	}
 	k := int64(t)<<32 | int64(c)
@@ -233,7 +226,7 @@ func (s *scope) columnVisible(t, c int32) bool {
 		return v
 	}
 	tab := s.tables[t]
-	v := c >= 0 && int(c) < len(tab.Columns) && s.colVis(tab, tab.Columns[c].Name)
+	v := c >= 0 && int(c) < len(tab.Columns) && s.vis.ColumnAllowed(tab, tab.Columns[c].Name)
 	s.colMemo[k] = v
 	return v
 }
@@ -496,7 +489,7 @@ const lengthPivot = 25
 // terms counts the distinct terms of table ti that the caller may see.
 func (ix *Index) terms(ti int, sc *scope) int {
 	info := &ix.tables[ti]
-	if sc.colVis == nil {
+	if sc.vis == nil {
 		return info.allTerms
 	}
 	if n, ok := sc.termsMemo[ti]; ok {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/texttosql/text2sql/server/llm"
+	"github.com/texttosql/text2sql/llm"
 	"github.com/texttosql/text2sql/test/fakellm"
 )
 

@@ -11,12 +11,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/llm"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/schema/link"
 	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/test/fakellm"
 	"github.com/texttosql/text2sql/validate"
 )

@@ -31,12 +31,12 @@ import (
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/llm"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/schema/link"
 	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/test/fakellm"
 	"github.com/texttosql/text2sql/validate"
 )

@@ -10,18 +10,15 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
-	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
+	"github.com/texttosql/text2sql/llm"
 	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/validate"
 )
 
@@ -43,7 +40,7 @@ type Config struct {
 	SupersetURL string
 }
 
-// Pipeline implements server.Generator.
+// Pipeline answers questions; the server serves it as GenerateSQL.
 type Pipeline struct {
 	cfg      Config
 	model    Model
@@ -104,77 +101,81 @@ func New(cfg Config, model Model, linker *link.Linker, opts ...Option) *Pipeline
 	return p
 }
 
-// Generate answers one question; see server.Generator.
-func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*texttosqlv1.GenerateSQLResponse, error) {
-	req, db := in.Request, in.Entry.Database
-	maxRows := in.Rules.MaxRows()
-	if n := int(req.GetMaxRows()); n > 0 && n < maxRows {
+// Generate answers one question with SQL the caller's rules accept. It
+// returns a *Refusal when no attempt produced such SQL; an error from the
+// model client (an *llm.Error), or the request's context error, when the
+// model could not be asked.
+func (p *Pipeline) Generate(ctx context.Context, req *Request) (*Answer, error) {
+	db := req.Catalog.Database
+	log := req.Logger
+	if log == nil {
+		log = discard
+	}
+	maxRows := req.Rules.MaxRows()
+	if n := req.MaxRows; n > 0 && n < maxRows {
 		maxRows = n
 	}
-	history := make([]Turn, 0, len(req.GetHistory()))
-	var historyQuestions []string
-	for _, h := range req.GetHistory() {
-		history = append(history, Turn{Question: h.GetQuestion(), SQL: h.GetSql()})
-		historyQuestions = append(historyQuestions, h.GetQuestion())
+	historyQuestions := make([]string, 0, len(req.History))
+	for _, h := range req.History {
+		historyQuestions = append(historyQuestions, h.Question)
 	}
-	resp := &texttosqlv1.GenerateSQLResponse{
-		Dialect:   db.Dialect(),
-		RequestId: in.RequestID,
-		Database:  db.Name,
-		Schema:    db.DefaultSchema,
-	}
+	ans := &Answer{Dialect: db.Dialect(), Database: db.Name, Schema: db.DefaultSchema}
 	validateSQL := func(sql string) *validate.Result {
-		return in.Validator.Validate(validate.Request{SQL: sql, Database: db, Rules: in.Rules, MaxRows: maxRows})
+		return req.Validator.Validate(validate.Request{SQL: sql, Database: db, Rules: req.Rules, MaxRows: maxRows})
 	}
 
 	key := CacheKey{
-		Database: db.Name, CatalogVersion: in.Entry.Status.Version, Scope: in.Rules.Fingerprint(),
-		Question: req.GetQuestion(), History: historyQuestions, Model: p.model.Config().Model,
+		Database: db.Name, CatalogVersion: req.Catalog.Status.Version, Scope: req.Rules.Fingerprint(),
+		Question: req.Question, History: historyQuestions, Model: p.model.Config().Model,
 		PromptVersion: PromptVersion, MaxRows: maxRows,
 	}.String()
-	if p.cache != nil && !req.GetSkipCache() {
-		if res, ok := p.fromCache(ctx, in, key, validateSQL); ok {
-			resp.Sql, resp.Tables, resp.Cached = res.SQL, res.Tables, true
-			resp.SqllabUrl = SQLLabURL(p.cfg.SupersetURL, db.ID, db.DefaultSchema, res.SQL)
-			return resp, nil
+	if p.cache != nil && !req.SkipCache {
+		if res, ok := p.fromCache(ctx, log, key, validateSQL); ok {
+			ans.SQL, ans.Tables, ans.Cached = res.SQL, res.Tables, true
+			ans.SQLLabURL = SQLLabURL(p.cfg.SupersetURL, db.ID, db.DefaultSchema, res.SQL)
+			return ans, nil
 		}
 	}
 
 	linked, err := p.linker.Link(db, link.Query{
-		Question:      strings.Join(append(historyQuestions, req.GetQuestion()), "\n"),
-		Budget:        p.cfg.SchemaBudget,
-		Visible:       in.Rules.TableAllowed,
-		ColumnVisible: in.Rules.ColumnAllowed,
-		Version:       in.Entry.Status.Version,
+		Question:   strings.Join(append(historyQuestions, req.Question), "\n"),
+		Budget:     p.cfg.SchemaBudget,
+		Visibility: req.Rules,
+		Version:    req.Catalog.Status.Version,
 	})
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "linking the question to the schema failed: %v", err)
+		return nil, fmt.Errorf("linking the question to the schema: %w", err)
 	}
 	p.metrics.linkedTables.Observe(float64(len(linked.Tables)))
 	p.metrics.linkedTokens.Observe(float64(linked.Tokens))
 	if len(linked.Tables) == 0 {
-		return nil, p.refuse(in, resp, nil, fmt.Sprintf("none of the tables you may read in database %s matches the question", db.Name))
+		return nil, p.refuse(nil, fmt.Sprintf("none of the tables you may read in database %s matches the question", db.Name))
 	}
 
 	msgs := messages(promptInput{
 		Dialect: db.Dialect(), Database: db.Name, DefaultSchema: db.DefaultSchema, MaxRows: maxRows,
 		Schema:   linked.Text,
-		Examples: p.examples.Similar(in.Validator, db, in.Rules, req.GetQuestion(), p.cfg.Examples),
-		History:  history, Question: req.GetQuestion(),
+		Examples: p.examples.Similar(req.Validator, db, req.Rules, req.Question, p.cfg.Examples),
+		History:  req.History, Question: req.Question,
 	})
-	usage := &texttosqlv1.Usage{}
-	resp.Usage = usage
 	for n := 1; n <= p.cfg.MaxAttempts; n++ {
 		start := time.Now()
 		c, err := p.model.Complete(ctx, msgs)
 		if err != nil {
-			return nil, p.modelError(ctx, in, err)
+			p.metrics.outcome.WithLabelValues("model_error").Inc()
+			log.Warn("model call failed", "kind", string(llm.KindOf(err)), "err", err)
+			if ctx.Err() != nil {
+				// The caller's deadline or cancellation, not the model,
+				// ended the call.
+				return nil, fmt.Errorf("waiting for the model: %w", ctx.Err())
+			}
+			return nil, err
 		}
-		usage.PromptTokens += int32(c.Usage.PromptTokens)
-		usage.CompletionTokens += int32(c.Usage.CompletionTokens)
-		usage.TotalTokens += int32(c.Usage.TotalTokens)
-		attempt := &texttosqlv1.Attempt{Number: int32(n)}
-		resp.Attempts = append(resp.Attempts, attempt)
+		ans.Usage.PromptTokens += c.Usage.PromptTokens
+		ans.Usage.CompletionTokens += c.Usage.CompletionTokens
+		ans.Usage.TotalTokens += c.Usage.TotalTokens
+		ans.Attempts = append(ans.Attempts, Attempt{Number: n})
+		attempt := &ans.Attempts[len(ans.Attempts)-1]
 		var feedback string
 		sql, err := c.SQL()
 		switch {
@@ -183,10 +184,10 @@ func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*tex
 			feedback = repairMessage(nil, noSQLReason(err), "")
 			p.metrics.attemptOutcome.WithLabelValues("no_sql").Inc()
 		default:
-			attempt.Sql = sql
+			attempt.SQL = sql
 			res := validateSQL(sql)
 			if !res.Valid {
-				attempt.Violations = toProto(res.Violations)
+				attempt.Violations = res.Violations
 				for _, v := range res.Violations {
 					p.metrics.violations.WithLabelValues(v.Code).Inc()
 				}
@@ -195,7 +196,7 @@ func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*tex
 				break
 			}
 			if d, err := p.dryRun.runner(ctx, db); err != nil {
-				in.Logger.Warn("dry run unavailable", "database", db.Name, "err", err)
+				log.Warn("dry run unavailable", "database", db.Name, "err", err)
 				p.metrics.attemptOutcome.WithLabelValues("dry_run_unavailable").Inc()
 			} else if d != nil {
 				if err := d.Explain(ctx, res.SQL); err != nil {
@@ -203,7 +204,7 @@ func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*tex
 					if !errors.As(err, &pe) {
 						// The warehouse itself is unreachable: say so in the
 						// attempt but do not blame the statement.
-						in.Logger.Warn("dry run failed", "database", db.Name, "err", err)
+						log.Warn("dry run failed", "database", db.Name, "err", err)
 						p.metrics.attemptOutcome.WithLabelValues("dry_run_unavailable").Inc()
 					} else {
 						attempt.Error = "dry run: " + err.Error()
@@ -215,69 +216,31 @@ func (p *Pipeline) Generate(ctx context.Context, in *server.GenerateInput) (*tex
 			}
 			p.metrics.attemptOutcome.WithLabelValues("valid").Inc()
 			p.metrics.attempts.Observe(float64(n))
-			resp.Sql, resp.Tables = res.SQL, res.Tables
-			resp.SqllabUrl = SQLLabURL(p.cfg.SupersetURL, db.ID, db.DefaultSchema, res.SQL)
-			p.store(ctx, in, key, res.SQL, c.Model)
-			in.Logger.Info("generated", "attempts", n, "tables", res.Tables, "latency_ms", time.Since(start).Milliseconds())
-			return resp, nil
+			ans.SQL, ans.Tables = res.SQL, res.Tables
+			ans.SQLLabURL = SQLLabURL(p.cfg.SupersetURL, db.ID, db.DefaultSchema, res.SQL)
+			p.store(ctx, log, key, res.SQL, c.Model)
+			log.Info("generated", "attempts", n, "tables", res.Tables, "latency_ms", time.Since(start).Milliseconds())
+			return ans, nil
 		}
 		msgs = append(msgs,
 			llm.Message{Role: llm.RoleAssistant, Content: clip(c.Text, 4000)},
 			llm.Message{Role: llm.RoleUser, Content: feedback})
 	}
 	p.metrics.attempts.Observe(float64(p.cfg.MaxAttempts))
-	return nil, p.refuse(in, resp, resp.Attempts[len(resp.Attempts)-1], "")
+	return nil, p.refuse(ans.Attempts, "")
 }
 
-// refuse builds the FAILED_PRECONDITION answer: no attempt produced SQL
-// the caller may run.
-func (p *Pipeline) refuse(in *server.GenerateInput, resp *texttosqlv1.GenerateSQLResponse, last *texttosqlv1.Attempt, why string) error {
+// refuse counts and returns a refusal: no attempt produced SQL the caller
+// may run.
+func (p *Pipeline) refuse(attempts []Attempt, why string) *Refusal {
 	p.metrics.outcome.WithLabelValues("refused").Inc()
-	if why == "" {
-		why = fmt.Sprintf("no valid SQL after %d attempts", len(resp.Attempts))
-		switch {
-		case len(last.GetViolations()) > 0:
-			var parts []string
-			for _, v := range last.GetViolations() {
-				parts = append(parts, v.GetCode()+": "+v.GetMessage())
-			}
-			why += "; the last answer was refused: " + strings.Join(parts, "; ")
-		case last.GetError() != "":
-			why += "; the last answer: " + last.GetError()
-		}
-	}
-	st, err := status.New(codes.FailedPrecondition, why).WithDetails(&texttosqlv1.GenerationFailure{
-		Attempts: resp.Attempts, Violations: last.GetViolations(), RequestId: in.RequestID,
-	})
-	if err != nil {
-		return status.Error(codes.FailedPrecondition, why)
-	}
-	return st.Err()
+	return newRefusal(attempts, why)
 }
 
-// modelError maps a failed model call to the status the caller sees.
-func (p *Pipeline) modelError(ctx context.Context, in *server.GenerateInput, err error) error {
-	p.metrics.outcome.WithLabelValues("model_error").Inc()
-	code := llm.GRPCCode(err)
-	if ctx.Err() != nil {
-		code = status.FromContextError(ctx.Err()).Code()
-	}
-	in.Logger.Warn("model call failed", "kind", string(llm.KindOf(err)), "err", err)
-	switch code {
-	case codes.DeadlineExceeded:
-		return status.Error(code, "the request's deadline passed while waiting for the model")
-	case codes.Canceled:
-		return status.Error(code, "the request was cancelled")
-	case codes.Unavailable:
-		return status.Errorf(code, "the model endpoint is unavailable (%s); try again later", llm.KindOf(err))
-	}
-	return status.Error(codes.Internal, "the model endpoint rejected the service's request; see the service log")
-}
-
-func (p *Pipeline) fromCache(ctx context.Context, in *server.GenerateInput, key string, validateSQL func(string) *validate.Result) (*validate.Result, bool) {
+func (p *Pipeline) fromCache(ctx context.Context, log *slog.Logger, key string, validateSQL func(string) *validate.Result) (*validate.Result, bool) {
 	a, ok, err := p.cache.Get(ctx, key)
 	if err != nil {
-		in.Logger.Warn("answer cache unavailable", "err", err)
+		log.Warn("answer cache unavailable", "err", err)
 		p.metrics.cache.WithLabelValues("error").Inc()
 		return nil, false
 	}
@@ -302,13 +265,13 @@ func (p *Pipeline) fromCache(ctx context.Context, in *server.GenerateInput, key 
 	return res, true
 }
 
-func (p *Pipeline) store(ctx context.Context, in *server.GenerateInput, key, sql, model string) {
+func (p *Pipeline) store(ctx context.Context, log *slog.Logger, key, sql, model string) {
 	p.metrics.outcome.WithLabelValues("generated").Inc()
 	if p.cache == nil {
 		return
 	}
-	if err := p.cache.Set(ctx, key, &Answer{SQL: sql, Model: model, Created: time.Now().UTC()}); err != nil {
-		in.Logger.Warn("answer cache unavailable", "err", err)
+	if err := p.cache.Set(ctx, key, &CachedAnswer{SQL: sql, Model: model, Created: time.Now().UTC()}); err != nil {
+		log.Warn("answer cache unavailable", "err", err)
 		p.metrics.cache.WithLabelValues("error").Inc()
 	}
 }
@@ -324,15 +287,6 @@ func verdictKey(sql, answerKey string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(sql))
 	return string(h.Sum(nil))
-}
-
-func toProto(vs []validate.Violation) []*texttosqlv1.Violation {
-	out := make([]*texttosqlv1.Violation, len(vs))
-	for i, v := range vs {
-		out[i] = &texttosqlv1.Violation{Code: v.Code, Message: v.Message,
-			Position: int32(v.Position), Line: int32(v.Line), Column: int32(v.Column)}
-	}
-	return out
 }
 
 func noSQLReason(err error) string {
@@ -354,4 +308,5 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-var _ server.Generator = (*Pipeline)(nil)
+// discard is the logger of a request that brings none.
+var discard = slog.New(slog.DiscardHandler)

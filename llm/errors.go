@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"google.golang.org/grpc/codes"
 )
 
 // Kind classifies why a call failed.
@@ -120,33 +118,6 @@ func KindOf(err error) Kind {
 		return KindCanceled
 	}
 	return ""
-}
-
-// GRPCCode maps an error from Complete to the gRPC code the service
-// should answer with:
-//
-//   - the caller's deadline or cancellation: DEADLINE_EXCEEDED / CANCELLED;
-//   - the model endpoint unreachable, failing, slow or rate limiting after
-//     all retries, or answering garbage: UNAVAILABLE;
-//   - the endpoint rejecting our request or our key: INTERNAL, because it
-//     is a service misconfiguration (wrong model, key, parameters), never
-//     something the caller did;
-//   - nil: OK; an error from elsewhere: UNKNOWN.
-func GRPCCode(err error) codes.Code {
-	if err == nil {
-		return codes.OK
-	}
-	switch KindOf(err) {
-	case KindDeadlineExceeded:
-		return codes.DeadlineExceeded
-	case KindCanceled:
-		return codes.Canceled
-	case KindRateLimited, KindServerError, KindTimeout, KindUnavailable, KindBadResponse:
-		return codes.Unavailable
-	case KindBadRequest, KindAuth:
-		return codes.Internal
-	}
-	return codes.Unknown
 }
 
 // redact removes the secret from text that came from outside (an

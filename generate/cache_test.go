@@ -45,7 +45,7 @@ func exerciseCache(t *testing.T, c Cache) {
 	if _, ok, err := c.Get(ctx, "missing"); ok || err != nil {
 		t.Fatalf("Get(missing) = %v, %v", ok, err)
 	}
-	a := &Answer{SQL: "SELECT 1", Model: "m", Created: time.Unix(1700000000, 0).UTC()}
+	a := &CachedAnswer{SQL: "SELECT 1", Model: "m", Created: time.Unix(1700000000, 0).UTC()}
 	if err := c.Set(ctx, "k", a); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +59,8 @@ func TestMemoryCache(t *testing.T) {
 	c := NewMemoryCache(2, time.Hour)
 	exerciseCache(t, c)
 	ctx := context.Background()
-	c.Set(ctx, "a", &Answer{SQL: "a"})
-	c.Set(ctx, "b", &Answer{SQL: "b"})
+	c.Set(ctx, "a", &CachedAnswer{SQL: "a"})
+	c.Set(ctx, "b", &CachedAnswer{SQL: "b"})
 	if _, ok, _ := c.Get(ctx, "k"); ok {
 		t.Error("the least recently used entry must be evicted past the size")
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/texttosql/text2sql/llm"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/validate"
 )
 

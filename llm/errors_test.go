@@ -1,43 +1,12 @@
 package llm
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc/codes"
 )
-
-func TestGRPCCode(t *testing.T) {
-	tests := []struct {
-		err  error
-		want codes.Code
-	}{
-		{nil, codes.OK},
-		{&Error{Kind: KindRateLimited}, codes.Unavailable},
-		{&Error{Kind: KindServerError}, codes.Unavailable},
-		{&Error{Kind: KindTimeout}, codes.Unavailable},
-		{&Error{Kind: KindUnavailable}, codes.Unavailable},
-		{&Error{Kind: KindBadResponse}, codes.Unavailable},
-		{&Error{Kind: KindBadRequest}, codes.Internal},
-		{&Error{Kind: KindAuth}, codes.Internal},
-		{&Error{Kind: KindCanceled, Err: context.Canceled}, codes.Canceled},
-		{&Error{Kind: KindDeadlineExceeded, Err: context.DeadlineExceeded}, codes.DeadlineExceeded},
-		{fmt.Errorf("generate: %w", &Error{Kind: KindServerError}), codes.Unavailable},
-		{fmt.Errorf("generate: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
-		{context.Canceled, codes.Canceled},
-		{errors.New("something else"), codes.Unknown},
-	}
-	for _, tt := range tests {
-		if got := GRPCCode(tt.err); got != tt.want {
-			t.Errorf("GRPCCode(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
 
 func TestErrorText(t *testing.T) {
 	e := &Error{Kind: KindRateLimited, StatusCode: 429, Code: "rate_limit_exceeded", Message: "slow down", Attempts: 4}

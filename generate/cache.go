@@ -14,9 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Answer is what the cache keeps of a generated statement. It is always
+// CachedAnswer is what the cache keeps of a generated statement. It is always
 // validated again against the asking caller's current rules before use.
-type Answer struct {
+type CachedAnswer struct {
 	SQL     string    `json:"sql"`
 	Model   string    `json:"model"`
 	Created time.Time `json:"created"`
@@ -25,8 +25,8 @@ type Answer struct {
 // Cache stores answers by key. A cache that fails (Redis down) reports the
 // error; the pipeline then treats the call as a miss and goes on.
 type Cache interface {
-	Get(ctx context.Context, key string) (*Answer, bool, error)
-	Set(ctx context.Context, key string, a *Answer) error
+	Get(ctx context.Context, key string) (*CachedAnswer, bool, error)
+	Set(ctx context.Context, key string, a *CachedAnswer) error
 }
 
 // CacheKey identifies an answer: everything that may change it is in it.
@@ -64,19 +64,21 @@ func NormalizeQuestion(q string) string {
 }
 
 // MemoryCache is an in-process LRU with a TTL.
-type MemoryCache struct{ lru *lru.LRU[string, *Answer] }
+type MemoryCache struct {
+	lru *lru.LRU[string, *CachedAnswer]
+}
 
 // NewMemoryCache keeps at most size answers for ttl each.
 func NewMemoryCache(size int, ttl time.Duration) *MemoryCache {
-	return &MemoryCache{lru: lru.NewLRU[string, *Answer](size, nil, ttl)}
+	return &MemoryCache{lru: lru.NewLRU[string, *CachedAnswer](size, nil, ttl)}
 }
 
-func (c *MemoryCache) Get(_ context.Context, key string) (*Answer, bool, error) {
+func (c *MemoryCache) Get(_ context.Context, key string) (*CachedAnswer, bool, error) {
 	a, ok := c.lru.Get(key)
 	return a, ok, nil
 }
 
-func (c *MemoryCache) Set(_ context.Context, key string, a *Answer) error {
+func (c *MemoryCache) Set(_ context.Context, key string, a *CachedAnswer) error {
 	c.lru.Add(key, a)
 	return nil
 }
@@ -97,7 +99,7 @@ func NewRedisCache(url string, ttl time.Duration) (*RedisCache, error) {
 	return &RedisCache{client: redis.NewClient(opts), ttl: ttl, prefix: "text2sql:answer:v1:"}, nil
 }
 
-func (c *RedisCache) Get(ctx context.Context, key string) (*Answer, bool, error) {
+func (c *RedisCache) Get(ctx context.Context, key string) (*CachedAnswer, bool, error) {
 	b, err := c.client.Get(ctx, c.prefix+key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
@@ -105,14 +107,14 @@ func (c *RedisCache) Get(ctx context.Context, key string) (*Answer, bool, error)
 	if err != nil {
 		return nil, false, err
 	}
-	var a Answer
+	var a CachedAnswer
 	if err := json.Unmarshal(b, &a); err != nil {
 		return nil, false, err
 	}
 	return &a, true, nil
 }
 
-func (c *RedisCache) Set(ctx context.Context, key string, a *Answer) error {
+func (c *RedisCache) Set(ctx context.Context, key string, a *CachedAnswer) error {
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err

@@ -15,11 +15,11 @@ func TestSimilarExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := schema.LoadFile("../../validate/testdata/shop_postgres.yaml")
+	cat, err := schema.LoadFile("../validate/testdata/shop_postgres.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := validate.LoadPolicy("../../validate/testdata/policy.yaml")
+	pol, err := validate.LoadPolicy("../validate/testdata/policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
