@@ -53,6 +53,8 @@ type Options struct {
 
 // Cache configures the answer cache.
 type Cache struct {
+	// Store, when set, is the cache; the fields below are then unused.
+	Store generate.Cache
 	// RedisURL shares the cache between replicas; empty keeps it in memory.
 	RedisURL string
 	// Size is how many answers the in-memory cache keeps.
@@ -139,6 +141,8 @@ func (a *App) pipeline(cfg *server.Config, o Options) (*generate.Pipeline, error
 		opts = append(opts, generate.WithExamples(o.Examples))
 	}
 	switch c := o.Cache; {
+	case c.Store != nil:
+		opts = append(opts, generate.WithCache(c.Store))
 	case c.TTL <= 0:
 	case c.RedisURL != "":
 		rc, err := generate.NewRedisCache(c.RedisURL, c.TTL)

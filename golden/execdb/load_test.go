@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/texttosql/text2sql/test/benchdata"
+	"github.com/texttosql/text2sql/benchdata"
 )
 
 var reload = flag.Bool("execdb.reload", false, "TestLoadBenchmarks: reload both benchmark sets from scratch first (cold load)")
@@ -229,11 +229,11 @@ func TestSpiderManLoader(t *testing.T) {
 // TestLoadBenchmarks loads (or verifies) Defog's and SpiderMan's databases
 // and logs the time each set takes. Warm (verify only):
 //
-//	go test ./test/execdb -run TestLoadBenchmarks -v
+//	go test ./golden/execdb -run TestLoadBenchmarks -v
 //
 // Cold (drop and reload everything first, then verify):
 //
-//	go test ./test/execdb -run TestLoadBenchmarks -v -args -execdb.reload
+//	go test ./golden/execdb -run TestLoadBenchmarks -v -args -execdb.reload
 func TestLoadBenchmarks(t *testing.T) {
 	dir := benchdata.Require(t)
 	pgURL := RequirePostgres(t)

@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/texttosql/text2sql/test/fakellm"
+	"github.com/texttosql/text2sql/llm"
 )
 
 // Cassette is the recorded model exchanges of one golden set, stored next
@@ -96,14 +96,14 @@ func (c *Cassette) Save(s *Set) error {
 // RequestKey is the stable hash of a chat request: its messages, roles and
 // contents, in order. Model name and sampling settings are left out so a
 // cassette replays whichever model name the service is configured with.
-func RequestKey(msgs []fakellm.Message) string {
+func RequestKey(msgs []llm.Message) string {
 	type m struct {
 		Role    string `json:"role"`
 		Content string `json:"content"`
 	}
 	list := make([]m, len(msgs))
 	for i, x := range msgs {
-		list[i] = m{x.Role, x.Content}
+		list[i] = m{string(x.Role), x.Content}
 	}
 	b, _ := json.Marshal(list)
 	sum := sha256.Sum256(b)
@@ -116,8 +116,11 @@ type Miss struct {
 	Question string
 }
 
-// Replayer answers requests from a cassette and remembers the ones it
-// cannot answer.
+// Replayer is a model client that answers from a cassette and remembers
+// the requests it cannot answer. It is the model of `text2sql demo` and of
+// golden replays: the pipeline calls it where it would call the endpoint,
+// so everything but the HTTP exchange with the endpoint runs as in
+// production.
 type Replayer struct {
 	byKey  map[string]Exchange
 	mu     sync.Mutex
@@ -133,18 +136,38 @@ func NewReplayer(c *Cassette) *Replayer {
 	return r
 }
 
-// Respond implements fakellm.Responder. An unrecorded request gets an HTTP
-// 400 the service reports as a failure of the model endpoint, and is kept
-// for Misses.
-func (r *Replayer) Respond(_ context.Context, req *fakellm.Request) fakellm.Reply {
-	key := RequestKey(req.Messages)
+// ReplayModel is the model name a replayed answer carries.
+const ReplayModel = "golden-replay"
+
+// Config names the replayed model.
+func (r *Replayer) Config() llm.Config { return llm.Config{Model: ReplayModel} }
+
+// Complete answers msgs with the recorded answer. An unrecorded request
+// fails as an endpoint refusing the request would (a misconfiguration of
+// the service, not the caller's fault) and is kept for Misses.
+func (r *Replayer) Complete(_ context.Context, msgs []llm.Message, _ ...llm.CallOption) (*llm.Completion, error) {
+	key := RequestKey(msgs)
 	if e, ok := r.byKey[key]; ok {
-		return fakellm.Reply{Content: e.Answer, PromptTokens: e.Prompt, CompletionTokens: e.Completion}
+		return replayed(msgs, e.Answer, e.Prompt, e.Completion), nil
 	}
 	r.mu.Lock()
-	r.misses = append(r.misses, Miss{Key: key, Question: questionOf(req.Messages)})
+	r.misses = append(r.misses, Miss{Key: key, Question: questionOf(msgs)})
 	r.mu.Unlock()
-	return fakellm.Reply{Status: 400, Error: &fakellm.APIError{Message: "no recorded exchange for request " + key, Type: "invalid_request_error"}}
+	return nil, &llm.Error{Kind: llm.KindBadRequest, StatusCode: 400, Message: "no recorded exchange for request " + key, Attempts: 1}
+}
+
+// replayed is a completion of text; token counts not recorded are
+// estimated.
+func replayed(msgs []llm.Message, text string, prompt, completion int) *llm.Completion {
+	u := llm.EstimateUsage(msgs, text)
+	if prompt > 0 {
+		u.PromptTokens = prompt
+	}
+	if completion > 0 {
+		u.CompletionTokens = completion
+	}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	return &llm.Completion{Text: text, FinishReason: "stop", Model: ReplayModel, Usage: u, Attempts: 1}
 }
 
 // Misses returns the requests that had no recorded answer, and forgets them.
@@ -162,17 +185,17 @@ const questionMark = "Question: "
 
 // questionOf is the question a request is about: the last user message
 // that asks one.
-func questionOf(msgs []fakellm.Message) string {
+func questionOf(msgs []llm.Message) string {
 	q, _ := turn(msgs)
 	return q
 }
 
 // turn finds the last question of a request and how many answers the
 // model already gave to it (attempt - 1).
-func turn(msgs []fakellm.Message) (question string, answered int) {
+func turn(msgs []llm.Message) (question string, answered int) {
 	at := -1
 	for i, m := range msgs {
-		if m.Role == "user" && strings.HasPrefix(m.Content, questionMark) {
+		if m.Role == llm.RoleUser && strings.HasPrefix(m.Content, questionMark) {
 			at = i
 		}
 	}
@@ -180,7 +203,7 @@ func turn(msgs []fakellm.Message) (question string, answered int) {
 		return "", 0
 	}
 	for _, m := range msgs[at+1:] {
-		if m.Role == "assistant" {
+		if m.Role == llm.RoleAssistant {
 			answered++
 		}
 	}

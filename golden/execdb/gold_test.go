@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 // goldTimeout bounds each gold query.
@@ -74,7 +74,7 @@ func selfCheck(ctx context.Context, r Runner, dialect, db, sql string) check {
 // itself. It also compares, for information, each alternative with the
 // first and each column-set expansion with the full one.
 //
-//	go test ./test/execdb -run TestGoldSelfMatchDefog -v
+//	go test ./golden/execdb -run TestGoldSelfMatchDefog -v
 func TestGoldSelfMatchDefog(t *testing.T) {
 	e := RequireEnv(t)
 	dir := benchdata.Require(t)
@@ -170,7 +170,7 @@ func TestGoldSelfMatchDefog(t *testing.T) {
 // and match itself. Questions reading a table the benchmark ships no rows
 // for (LoadReport.Empty: wta_1's rankings) are excluded and listed.
 //
-//	go test ./test/execdb -run TestGoldSelfMatchSpiderMan -v
+//	go test ./golden/execdb -run TestGoldSelfMatchSpiderMan -v
 func TestGoldSelfMatchSpiderMan(t *testing.T) {
 	e := RequireEnv(t)
 	dir := benchdata.Require(t)

@@ -6,10 +6,6 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/fakellm"
-	"github.com/texttosql/text2sql/validate"
 )
 
 // The hand-written set asks about the service's embedded sample catalog, so
@@ -40,9 +36,4 @@ func HardPaths() (*Set, *Cassette, error) {
 		return nil, nil, err
 	}
 	return &s, &c, nil
-}
-
-// StartCatalogStack is StartStack for a catalog and policy already loaded.
-func StartCatalogStack(cat *schema.Catalog, pol *validate.Policy, r fakellm.Responder, o StackOptions) (*Stack, error) {
-	return startStack(cat, pol, r, o)
 }

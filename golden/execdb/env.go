@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/texttosql/text2sql/test/benchdata"
+	"github.com/texttosql/text2sql/benchdata"
 )
 
 // RequirePostgres returns DefaultPostgresURL once the server answers. When

@@ -181,7 +181,8 @@ func Summarize(set string, outcomes []*Outcome) []*Summary {
 	return out
 }
 
-func pct(f float64) string {
+// Percent formats a share, "n/a" when there was nothing to count (-1).
+func Percent(f float64) string {
 	if f < 0 {
 		return "n/a"
 	}
@@ -204,7 +205,7 @@ func WriteMarkdown(w io.Writer, title string, sums []*Summary, outcomes []*Outco
 			refusals = fmt.Sprintf("%d/%d", s.CorrectRefusals, s.MustRefuse)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %s | %s | %d | %.2f | %v | %v | %d |\n",
-			s.Set, s.Transport, s.Cases, pct(s.ExecutionAccuracy()), s.Exact, pct(s.Validity()), refusals, s.Correct,
+			s.Set, s.Transport, s.Cases, Percent(s.ExecutionAccuracy()), s.Exact, Percent(s.Validity()), refusals, s.Correct,
 			s.MeanAttempts(), s.Latency(0.5).Round(time.Microsecond*10), s.Latency(0.95).Round(time.Microsecond*10), s.Tokens)
 	}
 	b.WriteString("\nExecution accuracy counts a case as matched when the answer's result equals a gold result " +
@@ -309,7 +310,7 @@ func WriteSVG(w io.Writer, title string, sums []*Summary) error {
 			}
 			h := int(v * height)
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>%s: %s</title></rect>`+"\n",
-				x, top+height-h, barW, h, m.color, m.name, pct(v))
+				x, top+height-h, barW, h, m.color, m.name, Percent(v))
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="10">%.0f</text>`+"\n", x+barW/2, top+height-h-3, 100*v)
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", x0+len(metrics)*(barW+gap)/2, top+height+16, html.EscapeString(s.Set))
