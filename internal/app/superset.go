@@ -27,4 +27,3 @@ func (a supersetScope) VisibleDatasets(ctx context.Context, token string, databa
 	}
 	return ids, nil
 }
-
