@@ -42,8 +42,9 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 	return &c, nil
 }
 
-// Normalize fills defaults (a table's schema falls back to the database's
-// default schema; a database's default schema to its backend's usual one),
+// Normalize fills defaults (a table's schema and catalog fall back to the
+// database's default ones; a database's default schema to its backend's
+// usual one),
 // checks that names are present and unique, and builds the lookup indexes.
 func (c *Catalog) Normalize() error {
 	seen := map[string]bool{}
@@ -82,7 +83,10 @@ func (d *Database) Normalize() error {
 		if t.Schema == "" {
 			t.Schema = d.DefaultSchema
 		}
-		k := t.Schema + "." + t.Name
+		if t.Catalog == "" {
+			t.Catalog = d.DefaultCatalog
+		}
+		k := t.QualifiedName()
 		if tables[k] {
 			return fmt.Errorf("table %q is listed twice", k)
 		}
@@ -99,6 +103,9 @@ func (d *Database) Normalize() error {
 		}
 		for j := range t.ForeignKeys {
 			fk := &t.ForeignKeys[j]
+			if fk.References.Catalog == "" {
+				fk.References.Catalog = t.Catalog
+			}
 			if fk.References.Schema == "" {
 				fk.References.Schema = t.Schema
 			}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,15 +30,23 @@ type Database struct {
 	// DefaultSchema is where unqualified table names resolve (for MySQL-family
 	// backends, the connection's database).
 	DefaultSchema string `json:"default_schema,omitempty" yaml:"default_schema,omitempty"`
+	// DefaultCatalog is the catalog (a BigQuery project, a Snowflake
+	// database, a Trino catalog) where names without one resolve; empty when
+	// the backend has no catalogs or the connection's default is not known.
+	DefaultCatalog string `json:"default_catalog,omitempty" yaml:"default_catalog,omitempty"`
 	// SQLMode is the MySQL sql_mode the server runs with (ANSI_QUOTES changes
 	// what a double-quoted token means). Empty means the server default.
-	SQLMode string                              `json:"sql_mode,omitempty" yaml:"sql_mode,omitempty"`
-	Tables  []*Table                            `json:"tables" yaml:"tables"`
-	index   atomic.Pointer[map[string][]*Table] // lower(schema.name) → tables
+	SQLMode string   `json:"sql_mode,omitempty" yaml:"sql_mode,omitempty"`
+	Tables  []*Table `json:"tables" yaml:"tables"`
+	index   atomic.Pointer[tableIndex]
 }
 
 // Table is one physical table or view.
 type Table struct {
+	// Catalog is the catalog holding the table (Superset 4.1+ datasets carry
+	// it); empty when the database has no catalogs or the table is in the
+	// connection's default one and its name is not known.
+	Catalog     string       `json:"catalog,omitempty" yaml:"catalog,omitempty"`
 	Schema      string       `json:"schema" yaml:"schema"`
 	Name        string       `json:"name" yaml:"name"`
 	Description string       `json:"description,omitempty" yaml:"description,omitempty"`
@@ -66,6 +75,8 @@ type ForeignKey struct {
 
 // TableRef names the referenced side of a foreign key.
 type TableRef struct {
+	// Catalog and Schema default to those of the referencing table.
+	Catalog string   `json:"catalog,omitempty" yaml:"catalog,omitempty"`
 	Schema  string   `json:"schema,omitempty" yaml:"schema,omitempty"`
 	Table   string   `json:"table" yaml:"table"`
 	Columns []string `json:"columns" yaml:"columns"`
@@ -79,9 +90,13 @@ type Metric struct {
 	VerboseName string `json:"verbose_name,omitempty" yaml:"verbose_name,omitempty"`
 }
 
-// QualifiedName is "schema.table" (or "table" when the schema is empty).
+// QualifiedName is "catalog.schema.table" when the table has a catalog,
+// else "schema.table" (or "table" when the schema is empty too).
 func (t *Table) QualifiedName() string {
-	if t.Schema == "" {
+	switch {
+	case t.Catalog != "":
+		return t.Catalog + "." + t.Schema + "." + t.Name
+	case t.Schema == "":
 		return t.Name
 	}
 	return t.Schema + "." + t.Name
@@ -111,36 +126,102 @@ func (t *Table) ColumnFold(name string) *Column {
 	return nil
 }
 
-// Index builds the lookup used by Table and TablesFold. Call it after the
+// Index builds the lookup used by the table lookups. Call it after the
 // tables change; loaders call it for you.
 func (d *Database) Index() {
-	m := make(map[string][]*Table, len(d.Tables))
+	ix := &tableIndex{byKey: make(map[string][]*Table, len(d.Tables))}
 	for _, t := range d.Tables {
-		k := strings.ToLower(t.Schema + "." + t.Name)
-		m[k] = append(m[k], t)
+		k := tableKey(t.Catalog, t.Schema, t.Name)
+		ix.byKey[k] = append(ix.byKey[k], t)
+		if t.Catalog != "" && !slices.Contains(ix.catalogs, t.Catalog) {
+			ix.catalogs = append(ix.catalogs, t.Catalog)
+		}
 	}
-	d.index.Store(&m)
+	slices.Sort(ix.catalogs)
+	d.index.Store(ix)
 }
 
-// Table returns the table schema.name matched exactly, or nil.
+// tableIndex is what Index computes once per set of tables; the judge asks
+// for it on every name it resolves.
+type tableIndex struct {
+	byKey    map[string][]*Table // tableKey → tables
+	catalogs []string            // distinct table catalogs, sorted
+}
+
+func (d *Database) loadIndex() *tableIndex {
+	ix := d.index.Load()
+	if ix == nil {
+		d.Index()
+		ix = d.index.Load()
+	}
+	return ix
+}
+
+// tableKey is the index key: the three parts in lower case, joined by a
+// byte no name holds, so "a.b"."c" and "a"."b.c" stay apart.
+func tableKey(catalog, schemaName, name string) string {
+	return strings.ToLower(catalog + "\x00" + schemaName + "\x00" + name)
+}
+
+// Table returns the table schema.name of the default catalog matched
+// exactly, or nil.
 func (d *Database) Table(schemaName, name string) *Table {
-	for _, t := range d.TablesFold(schemaName, name) {
-		if t.Schema == schemaName && t.Name == name {
+	return d.TableIn(d.DefaultCatalog, schemaName, name)
+}
+
+// TablesFold returns the tables of the default catalog whose schema and
+// name equal the arguments ignoring case.
+func (d *Database) TablesFold(schemaName, name string) []*Table {
+	return d.TablesFoldIn(d.DefaultCatalog, schemaName, name)
+}
+
+// TableIn returns the table catalog.schema.name matched exactly, or nil.
+func (d *Database) TableIn(catalog, schemaName, name string) *Table {
+	for _, t := range d.TablesFoldIn(catalog, schemaName, name) {
+		if t.Catalog == catalog && t.Schema == schemaName && t.Name == name {
 			return t
 		}
 	}
 	return nil
 }
 
-// TablesFold returns the tables whose schema and name equal the arguments
-// ignoring case.
-func (d *Database) TablesFold(schemaName, name string) []*Table {
-	m := d.index.Load()
-	if m == nil {
-		d.Index()
-		m = d.index.Load()
+// TablesFoldIn returns the tables whose catalog, schema and name equal the
+// arguments ignoring case.
+func (d *Database) TablesFoldIn(catalog, schemaName, name string) []*Table {
+	return d.loadIndex().byKey[tableKey(catalog, schemaName, name)]
+}
+
+// Ref returns the table a foreign key of from references: matched exactly,
+// else the one table that matches ignoring case; nil when there is none or
+// the case-insensitive match is ambiguous.
+func (d *Database) Ref(from *Table, ref TableRef) *Table {
+	c, s := ref.Catalog, ref.Schema
+	if c == "" {
+		c = from.Catalog
 	}
-	return (*m)[strings.ToLower(schemaName+"."+name)]
+	if s == "" {
+		s = from.Schema
+	}
+	if t := d.TableIn(c, s, ref.Table); t != nil {
+		return t
+	}
+	if fold := d.TablesFoldIn(c, s, ref.Table); len(fold) == 1 {
+		return fold[0]
+	}
+	return nil
+}
+
+// Catalogs lists the distinct catalogs the tables are in, sorted; empty
+// when no table names one.
+func (d *Database) Catalogs() []string {
+	return slices.Clone(d.loadIndex().catalogs)
+}
+
+// HasCatalogs reports whether names in this database have a catalog part
+// of their own: a default catalog is set or some table names its catalog.
+// Without catalogs, a three-part name's first part is the database itself.
+func (d *Database) HasCatalogs() bool {
+	return d.DefaultCatalog != "" || len(d.loadIndex().catalogs) > 0
 }
 
 // Version is a content hash of the database's tables: it changes whenever a
@@ -152,7 +233,8 @@ func (d *Database) Version() string {
 		Name, Backend, DefaultSchema, SQLMode string
 		ID                                    int64
 		Tables                                []*Table
-	}{d.Name, d.Backend, d.DefaultSchema, d.SQLMode, d.ID, d.Tables})
+		DefaultCatalog                        string `json:",omitempty"`
+	}{d.Name, d.Backend, d.DefaultSchema, d.SQLMode, d.ID, d.Tables, d.DefaultCatalog})
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
@@ -174,24 +256,14 @@ func (c *Catalog) Database(name string) *Database {
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
 
-// ForeignKeyTarget resolves the table a foreign key of t references: an
-// empty schema means t's own, an exact match wins, else a match ignoring
-// case when exactly one table matches. It returns nil when the key names no
-// table of d, or a column either side does not hold. Every reader
-// of keys (what a caller may see, linking, the prompt) resolves them here,
-// so a key is either the same edge everywhere or nowhere.
+// ForeignKeyTarget is the table a foreign key of t references (Ref) when
+// it holds every referenced column and t every referencing one, else nil.
+// Every reader of keys (what a caller may see, linking, the prompt)
+// resolves them here, so a key is the same edge everywhere or nowhere.
 func (d *Database) ForeignKeyTarget(t *Table, fk ForeignKey) *Table {
-	s := fk.References.Schema
-	if s == "" {
-		s = t.Schema
-	}
-	ref := d.Table(s, fk.References.Table)
+	ref := d.Ref(t, fk.References)
 	if ref == nil {
-		fold := d.TablesFold(s, fk.References.Table)
-		if len(fold) != 1 {
-			return nil
-		}
-		ref = fold[0]
+		return nil
 	}
 	for _, c := range fk.Columns {
 		if t.Column(c) == nil {

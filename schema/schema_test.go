@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,8 +95,9 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestMarshalRoundTrip(t *testing.T) {
-	c, _ := ParseCatalog([]byte(shopYAML))
+// roundTrip writes c as a schema file and reads it back.
+func roundTrip(t *testing.T, c *Catalog) (*Catalog, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := c.Marshal(&buf); err != nil {
 		t.Fatal(err)
@@ -104,6 +106,12 @@ func TestMarshalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return back, buf.String()
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	c, _ := ParseCatalog([]byte(shopYAML))
+	back, _ := roundTrip(t, c)
 	for _, d := range c.Databases {
 		if back.Database(d.Name).Version() != d.Version() {
 			t.Errorf("%s changed in a marshal round trip", d.Name)
@@ -138,5 +146,56 @@ func TestFileStoreRefreshKeepsLastGood(t *testing.T) {
 	}
 	if _, err := s.Get(t.Context(), "nosuch"); err == nil {
 		t.Error("unknown database")
+	}
+}
+
+func TestCatalogs(t *testing.T) {
+	c, err := LoadFile("testdata/catalogs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Database("lake")
+	if !d.HasCatalogs() || !slices.Equal(d.Catalogs(), []string{"analytics-dev", "analytics-prod"}) {
+		t.Fatalf("catalogs %v", d.Catalogs())
+	}
+	prod := d.Table("sales", "orders")
+	if prod == nil || prod.Catalog != "analytics-prod" || prod.QualifiedName() != "analytics-prod.sales.orders" {
+		t.Fatalf("a table without catalog is in the default one: %+v", prod)
+	}
+	dev := d.TableIn("analytics-dev", "sales", "orders")
+	if dev == nil || dev == prod || d.TableIn("analytics-dev", "sales", "ORDERS") != nil || len(d.TablesFoldIn("ANALYTICS-DEV", "Sales", "orders")) != 1 {
+		t.Fatal("TableIn matches the catalog exactly, TablesFoldIn ignoring case")
+	}
+	for _, tc := range []struct {
+		from *Table
+		fk   int
+		want *Table
+	}{
+		{prod, 0, d.TableIn("analytics-prod", "sales", "customers")},
+		{dev, 0, d.TableIn("analytics-dev", "sales", "customers")},
+		{dev, 1, prod}, // another catalog, and a name that matches only ignoring case
+	} {
+		fk := tc.from.ForeignKeys[tc.fk]
+		if got := d.Ref(tc.from, fk.References); got == nil || got != tc.want {
+			t.Errorf("%s fk %d references %v, want %s", tc.from.QualifiedName(), tc.fk, got, tc.want.QualifiedName())
+		}
+	}
+	if got := dev.ForeignKeys[0].References.Catalog; got != "analytics-dev" {
+		t.Errorf("a foreign key's target catalog defaults to its table's, got %q", got)
+	}
+
+	// The catalog survives a round trip through the file format.
+	back, text := roundTrip(t, c)
+	if bd := back.Database("lake"); bd.DefaultCatalog != "analytics-prod" || bd.TableIn("analytics-dev", "sales", "customers") == nil || bd.Version() != d.Version() {
+		t.Errorf("round trip lost the catalogs:\n%s", text)
+	}
+
+	// Without catalogs nothing changes: names stay schema.table.
+	shop, err := ParseCatalog([]byte(shopYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := shop.Database("shop"); db.HasCatalogs() || db.Table("public", "orders").QualifiedName() != "public.orders" {
+		t.Error("a database without catalogs")
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/validate"
@@ -17,6 +19,7 @@ func visibleTables(db *schema.Database, rules *validate.Rules) []*texttosqlv1.Ta
 			continue
 		}
 		pt := &texttosqlv1.Table{
+			Catalog:     t.Catalog,
 			Schema:      t.Schema,
 			Name:        t.Name,
 			Description: t.Description,
@@ -43,6 +46,7 @@ func visibleTables(db *schema.Database, rules *validate.Rules) []*texttosqlv1.Ta
 			if rules.ForeignKeyAllowed(t, fk) {
 				pt.ForeignKeys = append(pt.ForeignKeys, &texttosqlv1.ForeignKey{
 					Columns:    fk.Columns,
+					RefCatalog: cmp.Or(fk.References.Catalog, t.Catalog),
 					RefSchema:  fk.References.Schema,
 					RefTable:   fk.References.Table,
 					RefColumns: fk.References.Columns,

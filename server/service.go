@@ -344,12 +344,13 @@ func databaseProto(e schema.Entry, rules *validate.Rules) *texttosqlv1.Database 
 		st.SyncedAt = timestamppb.New(e.Status.SyncedAt)
 	}
 	return &texttosqlv1.Database{
-		Name:          d.Name,
-		Id:            d.ID,
-		Backend:       d.Backend,
-		Dialect:       d.Dialect(),
-		DefaultSchema: d.DefaultSchema,
-		TableCount:    int32(n),
-		Status:        st,
+		Name:           d.Name,
+		Id:             d.ID,
+		Backend:        d.Backend,
+		Dialect:        d.Dialect(),
+		DefaultSchema:  d.DefaultSchema,
+		DefaultCatalog: d.DefaultCatalog,
+		TableCount:     int32(n),
+		Status:         st,
 	}
 }

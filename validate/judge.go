@@ -282,61 +282,132 @@ func (j *judge) cte(s *scope, name []stmt.Ident) (columns, bool) {
 	return columns{}, false
 }
 
+// nameKind says what a written identifier is compared against.
+type nameKind uint8
+
+const (
+	nameCatalog nameKind = iota
+	nameSchema
+	nameTable
+	nameColumn
+)
+
+// sameName reports whether the identifier id, as the statement wrote it,
+// denotes the object the catalog calls name (a catalog, schema, table or
+// column, per kind). Every comparison of a written name against a catalog
+// name goes through here, so a dialect's rules for case and quoting belong
+// here and nowhere else: add a dialect's rule as a case on j.dialect.
+//
+// Lookups find candidates ignoring case and then keep those sameName
+// accepts, so a rule may only narrow case-insensitive equality, never match
+// names that differ in more than case.
+//
+// MySQL-family names compare ignoring case; PostgreSQL's parser already
+// folded unquoted names to lower case, so names compare exactly. Neither
+// treats one kind of name differently from another.
+func (j *judge) sameName(id stmt.Ident, name string, kind nameKind) bool {
+	if j.dialect.CaseInsensitive {
+		return strings.EqualFold(id.Name, name)
+	}
+	return id.Name == name
+}
+
+// relName is a relation name split into its parts; catalog and schema are
+// nil when not written.
+type relName struct {
+	catalog, schema *stmt.Ident
+	table           stmt.Ident
+}
+
+func splitRel(parts []stmt.Ident) (relName, bool) {
+	switch len(parts) {
+	case 1:
+		return relName{table: parts[0]}, true
+	case 2:
+		return relName{schema: &parts[0], table: parts[1]}, true
+	case 3:
+		return relName{catalog: &parts[0], schema: &parts[1], table: parts[2]}, true
+	}
+	return relName{}, false
+}
+
+// resolve returns the tables a name denotes: catalog.schema.table;
+// schema.table in the database's default catalog; table in its default
+// schema and catalog. Where the database has no catalogs, a catalog part
+// must name the database itself (PostgreSQL's db.schema.table).
+func (j *judge) resolve(n relName) []*schema.Table {
+	cat, sch := j.db.DefaultCatalog, j.db.DefaultSchema
+	catalogs := j.db.HasCatalogs()
+	if n.catalog != nil {
+		if !catalogs {
+			if !j.sameName(*n.catalog, j.db.Name, nameCatalog) {
+				return nil
+			}
+		} else {
+			cat = n.catalog.Name
+		}
+	}
+	if n.schema != nil {
+		sch = n.schema.Name
+	}
+	var out []*schema.Table
+	for _, t := range j.db.TablesFoldIn(cat, sch, n.table.Name) {
+		switch {
+		case n.catalog != nil && catalogs && !j.sameName(*n.catalog, t.Catalog, nameCatalog),
+			n.catalog == nil && !j.eq(t.Catalog, j.db.DefaultCatalog),
+			n.schema != nil && !j.sameName(*n.schema, t.Schema, nameSchema),
+			n.schema == nil && !j.eq(t.Schema, j.db.DefaultSchema),
+			!j.sameName(n.table, t.Name, nameTable):
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 // table resolves a relation name to a real table and checks it may be read.
 // It returns nil when the name does not resolve to a readable table.
 func (j *judge) table(parts []stmt.Ident, pos int) *schema.Table {
-	var catalog, sch, name string
-	switch len(parts) {
-	case 1:
-		name = parts[0].Name
-	case 2:
-		sch, name = parts[0].Name, parts[1].Name
-	case 3:
-		catalog, sch, name = parts[0].Name, parts[1].Name, parts[2].Name
-	default:
+	n, ok := splitRel(parts)
+	if !ok {
 		j.add(stmt.CodeUnknownTable, pos, "%s is not a valid table name", joinIdents(parts))
 		return nil
 	}
 	written := joinIdents(parts)
-	if catalog != "" && !j.eq(catalog, j.db.Name) {
+	if n.catalog != nil && !j.db.HasCatalogs() && !j.sameName(*n.catalog, j.db.Name, nameCatalog) {
 		j.add(stmt.CodeUnknownTable, pos, "%s names another database; only tables of %s may be read", written, j.db.Name)
 		return nil
 	}
-	if sch != "" && slices.Contains(j.dialect.SystemSchemas, strings.ToLower(sch)) {
+	if n.schema != nil && slices.Contains(j.dialect.SystemSchemas, strings.ToLower(n.schema.Name)) {
 		j.add(stmt.CodeSystemCatalog, pos, "%s is a system catalog; only the database's own tables may be read", written)
 		return nil
 	}
-	if sch == "" {
+	if n.schema == nil {
 		// PostgreSQL searches pg_catalog before the search path, so an
 		// unqualified pg_ name may be a catalog even when a table of that
 		// name exists: it must be qualified to mean the table.
-		if p := j.dialect.SystemTablePrefix; p != "" && strings.HasPrefix(strings.ToLower(name), p) {
+		if p := j.dialect.SystemTablePrefix; p != "" && strings.HasPrefix(strings.ToLower(n.table.Name), p) {
 			j.add(stmt.CodeSystemCatalog, pos, "%s is a system catalog name; to read a table of your own with that name, qualify it with its schema", written)
 			return nil
 		}
-		sch = j.db.DefaultSchema
-		if sch == "" {
+		if j.db.DefaultSchema == "" {
 			j.add(stmt.CodeUnknownTable, pos, "%s is not qualified and database %s has no default schema; write schema.table", written, j.db.Name)
 			return nil
 		}
 	}
+	// Of several matches (names that differ only in case where the dialect
+	// ignores case), one the caller may not read wins: fail closed.
 	var t *schema.Table
-	if j.dialect.CaseInsensitive {
-		matches := j.db.TablesFold(sch, name)
-		for _, m := range matches {
-			if !j.rules.TableAllowed(m) {
-				t = m
-				break
-			}
+	for _, m := range j.resolve(n) {
+		if t == nil || !j.rules.TableAllowed(m) {
+			t = m
 		}
-		if t == nil && len(matches) > 0 {
-			t = matches[0]
+		if !j.rules.TableAllowed(t) {
+			break
 		}
-	} else {
-		t = j.db.Table(sch, name)
 	}
 	if t == nil {
-		j.add(stmt.CodeUnknownTable, pos, "table %s does not exist in database %s%s", written, j.db.Name, j.suggestTable(sch, name))
+		j.add(stmt.CodeUnknownTable, pos, "table %s does not exist in database %s%s", written, j.db.Name, j.suggestTable(n))
 		return nil
 	}
 	if !j.rules.TableAllowed(t) {
@@ -353,22 +424,11 @@ func (j *judge) table(parts []stmt.Ident, pos int) *schema.Table {
 // such as null::users shows that table's columns. Any other type name is a
 // base type and of no concern here.
 func (j *judge) rowType(tr stmt.TypeRef) {
-	var sch, name string
-	switch len(tr.Name) {
-	case 1:
-		sch, name = j.db.DefaultSchema, tr.Name[0].Name
-	case 2:
-		sch, name = tr.Name[0].Name, tr.Name[1].Name
-	default:
+	n, ok := splitRel(tr.Name)
+	if !ok {
 		return
 	}
-	var tables []*schema.Table
-	if j.dialect.CaseInsensitive {
-		tables = j.db.TablesFold(sch, name)
-	} else if t := j.db.Table(sch, name); t != nil {
-		tables = []*schema.Table{t}
-	}
-	for _, t := range tables {
+	for _, t := range j.resolve(n) {
 		if !j.rules.TableAllowed(t) {
 			j.add(stmt.CodeTableNotAllowed, tr.Pos, "type %s is the row type of table %s, which may not be read", joinIdents(tr.Name), t.QualifiedName())
 		}
@@ -376,13 +436,20 @@ func (j *judge) rowType(tr stmt.TypeRef) {
 }
 
 // suggestTable names readable tables the model may have meant: the same
-// name in other schemas, or the same name spelt with other case.
-func (j *judge) suggestTable(sch, name string) string {
+// name in other schemas or catalogs, or the same name spelt with other
+// case. Each is written as the shortest name that resolves to it.
+func (j *judge) suggestTable(n relName) string {
 	var hints []string
+	meant := j.resolve(n)
 	for _, t := range j.db.Tables {
-		if strings.EqualFold(t.Name, name) && j.rules.TableAllowed(t) && !(t.Schema == sch && t.Name == name) {
-			hints = append(hints, quoteIfNeeded(j.dialect, t.Schema)+"."+quoteIfNeeded(j.dialect, t.Name))
+		if !strings.EqualFold(t.Name, n.table.Name) || !j.rules.TableAllowed(t) || slices.Contains(meant, t) {
+			continue
 		}
+		h := quoteIfNeeded(j.dialect, t.Schema) + "." + quoteIfNeeded(j.dialect, t.Name)
+		if t.Catalog != "" && t.Catalog != j.db.DefaultCatalog {
+			h = quoteIfNeeded(j.dialect, t.Catalog) + "." + h
+		}
+		hints = append(hints, h)
 	}
 	if len(hints) == 0 {
 		return ""
@@ -404,26 +471,37 @@ func (j *judge) deniedColumns(t *schema.Table) []string {
 	return out
 }
 
-// column finds a column of a real table per the dialect's case rules.
-func (j *judge) column(t *schema.Table, name string) *schema.Column {
-	if j.dialect.CaseInsensitive {
-		return t.ColumnFold(name)
+// column finds the column of a real table the identifier denotes; a column
+// spelt exactly as written wins over one sameName matches otherwise.
+func (j *judge) column(t *schema.Table, id stmt.Ident) *schema.Column {
+	if c := t.Column(id.Name); c != nil && j.sameName(id, c.Name, nameColumn) {
+		return c
 	}
-	return t.Column(name)
+	for i := range t.Columns {
+		if c := &t.Columns[i]; strings.EqualFold(c.Name, id.Name) && j.sameName(id, c.Name, nameColumn) {
+			return c
+		}
+	}
+	return nil
 }
+
+// catalogIdent is a catalog's own name seen as an identifier: quoted, so it
+// denotes exactly that name (a NATURAL join compares the columns the
+// catalog lists).
+func catalogIdent(name string) stmt.Ident { return stmt.Ident{Name: name, Quoted: true} }
 
 // has reports whether a binding has the column, and whether it might
 // (an open column set).
-func (j *judge) has(bd *binding, name string) (yes, maybe bool) {
+func (j *judge) has(bd *binding, id stmt.Ident) (yes, maybe bool) {
 	if bd.table != nil {
-		return j.column(bd.table, name) != nil || bd.rename.has(j.fold(name)), false
+		return j.column(bd.table, id) != nil || bd.rename.has(j.fold(id.Name)), false
 	}
-	return bd.cols.has(j.fold(name)), bd.cols.open
+	return bd.cols.has(j.fold(id.Name)), bd.cols.open
 }
 
 // readColumn checks that a real column may be read.
-func (j *judge) readColumn(t *schema.Table, name string, pos int) {
-	if c := j.column(t, name); c != nil && !j.rules.ColumnAllowed(t, c.Name) {
+func (j *judge) readColumn(t *schema.Table, id stmt.Ident, pos int) {
+	if c := j.column(t, id); c != nil && !j.rules.ColumnAllowed(t, c.Name) {
 		j.add(stmt.CodeColumnNotAllowed, pos, "column %s.%s may not be read", t.QualifiedName(), c.Name)
 	}
 }
@@ -441,19 +519,19 @@ func (j *judge) readAll(bd *binding, what string, pos int) {
 }
 
 func (j *judge) usingColumn(u stmt.Ident, pos int, right *binding, left []*binding) {
-	yes, maybe := j.has(right, u.Name)
+	yes, maybe := j.has(right, u)
 	if !yes && !maybe {
 		j.add(stmt.CodeUnknownColumn, pos, "USING (%s): the joined table has no column %s", u.Name, u.Name)
 	}
 	if right.table != nil {
-		j.readColumn(right.table, u.Name, pos)
+		j.readColumn(right.table, u, pos)
 	}
 	found := false
 	for _, l := range left {
-		yes, maybe := j.has(l, u.Name)
+		yes, maybe := j.has(l, u)
 		found = found || yes || maybe
 		if yes && l.table != nil {
-			j.readColumn(l.table, u.Name, pos)
+			j.readColumn(l.table, u, pos)
 		}
 	}
 	if !found {
@@ -472,8 +550,8 @@ func (j *judge) naturalJoin(pos int, right *binding, left []*binding) {
 				continue
 			}
 			for _, c := range a.table.Columns {
-				if yes, maybe := j.has(b, c.Name); yes || maybe {
-					j.readColumn(a.table, c.Name, pos)
+				if yes, maybe := j.has(b, catalogIdent(c.Name)); yes || maybe {
+					j.readColumn(a.table, catalogIdent(c.Name), pos)
 				}
 			}
 		}
@@ -540,33 +618,41 @@ func (j *judge) lookup(b *scope, q []stmt.Ident, outward bool) *binding {
 	return nil
 }
 
+// namesTable reports whether a column qualifier, [[catalog.]schema.]table,
+// names the real table t.
 func (j *judge) namesTable(q []stmt.Ident, t *schema.Table) bool {
-	n := len(q)
-	if !j.eq(q[n-1].Name, t.Name) {
+	n, ok := splitRel(q)
+	if !ok || !j.sameName(n.table, t.Name, nameTable) {
 		return false
 	}
-	if n >= 2 && !j.eq(q[n-2].Name, t.Schema) {
+	if n.schema != nil && !j.sameName(*n.schema, t.Schema, nameSchema) {
 		return false
 	}
-	if n >= 3 && !j.eq(q[n-3].Name, j.db.Name) {
-		return false
+	switch {
+	case n.catalog == nil:
+		return true
+	case t.Catalog != "":
+		return j.sameName(*n.catalog, t.Catalog, nameCatalog)
+	case !j.db.HasCatalogs():
+		return j.sameName(*n.catalog, j.db.Name, nameCatalog)
 	}
-	return n <= 3
+	return false
 }
 
 func (j *judge) ref(r stmt.ColumnRef, b *scope) {
 	n := len(r.Parts)
-	col := r.Parts[n-1].Name
+	id := r.Parts[n-1]
+	col := id.Name
 	if n > 1 {
 		bd := j.lookup(b, r.Parts[:n-1], true)
 		if bd == nil {
 			j.add(stmt.CodeUnknownTable, r.Pos, "%s refers to %s, which is not a table or alias in FROM", joinIdents(r.Parts), joinIdents(r.Parts[:n-1]))
 			return
 		}
-		yes, maybe := j.has(bd, col)
+		yes, maybe := j.has(bd, id)
 		switch {
 		case yes && bd.table != nil:
-			j.readColumn(bd.table, col, r.Pos)
+			j.readColumn(bd.table, id, r.Pos)
 		case yes || maybe:
 		default:
 			j.add(stmt.CodeUnknownColumn, r.Pos, "column %s does not exist%s", joinIdents(r.Parts), j.columnHint(bd))
@@ -588,7 +674,7 @@ func (j *judge) ref(r stmt.ColumnRef, b *scope) {
 		var reals []*schema.Table
 		found := false
 		for _, bd := range s.sources {
-			yes, maybe := j.has(bd, col)
+			yes, maybe := j.has(bd, id)
 			found = found || yes
 			opaque = opaque || maybe
 			if yes && bd.table != nil {
@@ -597,7 +683,7 @@ func (j *judge) ref(r stmt.ColumnRef, b *scope) {
 		}
 		if found {
 			for _, t := range reals {
-				j.readColumn(t, col, r.Pos)
+				j.readColumn(t, id, r.Pos)
 			}
 			return
 		}

@@ -31,9 +31,12 @@ type Policy struct {
 
 // Rule is one set of allow and deny lists.
 //
-// Table entries are "name", "schema.name", "schema.*" or "*"; column entries
-// are "table.column", "schema.table.column", with "*" allowed for the table
-// or schema ("*.ssn" denies every column named ssn). Names compare ignoring
+// Table entries are "name", "schema.name", "schema.*", "*", and, where
+// tables have catalogs, "catalog.schema.name" or "catalog.schema.*"; an
+// entry without a catalog names tables of every catalog. Column entries are
+// a table entry followed by the column ("customers.email",
+// "sales.public.customers.email"), with "*" allowed for any part but the
+// column ("*.ssn" denies every column named ssn). Names compare ignoring
 // case, so a deny cannot be dodged by spelling.
 type Rule struct {
 	AllowTables    []string `yaml:"allow_tables,omitempty"`
@@ -91,13 +94,17 @@ func (p *Policy) check() error {
 			return fmt.Errorf("%smax_rows must not be negative", where)
 		}
 		for _, e := range append(append([]string{}, r.AllowTables...), r.DenyTables...) {
-			if n := len(splitName(e)); n < 1 || n > 2 {
-				return fmt.Errorf("%stable entry %q: want name, schema.name, schema.* or *", where, e)
+			if n := len(splitName(e)); n < 1 || n > 3 {
+				return fmt.Errorf("%stable entry %q: want name, schema.name, catalog.schema.name, schema.* or *", where, e)
 			}
 		}
 		for _, e := range r.DenyColumns {
-			if n := len(splitName(e)); n < 2 || n > 3 {
-				return fmt.Errorf("%sdeny_columns entry %q: want table.column or schema.table.column", where, e)
+			parts := splitName(e)
+			if n := len(parts); n < 2 || n > 4 {
+				return fmt.Errorf("%sdeny_columns entry %q: want table.column, schema.table.column or catalog.schema.table.column", where, e)
+			}
+			if parts[len(parts)-1] == "*" {
+				return fmt.Errorf("%sdeny_columns entry %q: name the column; to deny a whole table use deny_tables", where, e)
 			}
 		}
 		for _, e := range r.AllowFunctions {
@@ -153,8 +160,9 @@ type Rules struct {
 	functions   map[string]bool                   // lower-case, "name" or "schema.name"
 	maxRows     int
 	fingerprint func() string // computed once, on first use
-	// names holds each table's "schema.table", built once rather than for
-	// every statement that reads the table.
+	// names holds each table's qualified name ("schema.table", or
+	// "catalog.schema.table" when it has a catalog), built once rather than
+	// for every statement that reads the table.
 	names map[*schema.Table]string
 }
 
@@ -223,18 +231,21 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 	return r, warnings
 }
 
-// tableMatches reports whether entry (name, schema.name, schema.*, *)
-// names t, ignoring case.
+// tableMatches reports whether entry ([[catalog.]schema.]name, with * for
+// any part) names t, ignoring case. An entry without a catalog part names
+// the table in every catalog.
 func tableMatches(entry string, t *schema.Table) bool {
 	parts := splitName(entry)
-	switch len(parts) {
-	case 1:
-		return parts[0] == "*" || strings.EqualFold(parts[0], t.Name)
-	case 2:
-		return (parts[0] == "*" || strings.EqualFold(parts[0], t.Schema)) &&
-			(parts[1] == "*" || strings.EqualFold(parts[1], t.Name))
+	if len(parts) < 1 || len(parts) > 3 {
+		return false
 	}
-	return false
+	names := []string{t.Catalog, t.Schema, t.Name}[3-len(parts):]
+	for i, p := range parts {
+		if p != "*" && !strings.EqualFold(p, names[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Database is the catalog the rules were compiled against.
@@ -244,7 +255,7 @@ func (r *Rules) Database() *schema.Database { return r.db }
 // given as [schema.]name in lower case.
 func (r *Rules) FunctionAllowed(name string) bool { return r.functions[name] }
 
-// qualifiedName is t's "schema.table".
+// qualifiedName is t's qualified name, as Table.QualifiedName.
 func (r *Rules) qualifiedName(t *schema.Table) string {
 	if n, ok := r.names[t]; ok {
 		return n

@@ -20,7 +20,9 @@ func TestParsePolicyErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"allow_tabels: [x]", "allow_tabels"},
 		{"deny_columns: [email]", "table.column"},
-		{"deny_tables: [a.b.c]", "schema.name"},
+		{"deny_tables: [a.b.c.d]", "catalog.schema.name"},
+		{"deny_columns: [a.b.c.d.e]", "catalog.schema.table.column"},
+		{"deny_columns: [customers.*]", "deny_tables"},
 		{"allow_tables: ['a..b']", "schema.name"},
 		{"max_rows: -1", "negative"},
 		{"databases: {shop: {deny_columns: [x]}}", "databases.shop."},
@@ -121,4 +123,57 @@ func TestFingerprint(t *testing.T) {
 		}
 		seen[r.Fingerprint()] = true
 	}
+}
+
+// Entries name tables with or without their catalog: without one, an entry
+// covers the table in every catalog.
+func TestCompileCatalogs(t *testing.T) {
+	cat, err := schema.LoadFile("testdata/lake_catalogs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := cat.Databases[0]
+	p, err := ParsePolicy([]byte(`
+allow_tables: [prod.public.*, STAGING.public.orders, archive.*.*]
+deny_tables: [nosuch.public.orders]
+deny_columns: [public.orders.amount, staging.public.customers.email, prod.*.*.name]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, warnings := p.Compile(db)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "nosuch.public.orders") {
+		t.Errorf("warnings = %v", warnings)
+	}
+	for name, allow := range map[string]bool{
+		"prod.public.orders": true, "prod.public.customers": true, "staging.public.orders": true,
+		"staging.public.customers": false, "staging.secret.keys": false, "Archive.public.orders": true,
+	} {
+		c, s, n := splitThree(name)
+		if got := r.TableAllowed(db.TableIn(c, s, n)); got != allow {
+			t.Errorf("TableAllowed(%s) = %v, want %v", name, got, allow)
+		}
+	}
+	for _, c := range []struct {
+		table, column string
+		allow         bool
+	}{
+		{"prod.public.orders", "amount", false},
+		{"staging.public.orders", "amount", false},
+		{"Archive.public.orders", "amount", false},
+		{"staging.public.customers", "email", false},
+		{"prod.public.customers", "email", true},
+		{"prod.public.customers", "name", false},
+		{"staging.public.customers", "name", true},
+	} {
+		cn, s, n := splitThree(c.table)
+		if got := r.ColumnAllowed(db.TableIn(cn, s, n), c.column); got != c.allow {
+			t.Errorf("ColumnAllowed(%s, %s) = %v, want %v", c.table, c.column, got, c.allow)
+		}
+	}
+}
+
+func splitThree(name string) (string, string, string) {
+	p := strings.SplitN(name, ".", 3)
+	return p[0], p[1], p[2]
 }

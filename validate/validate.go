@@ -35,7 +35,9 @@ type Result struct {
 	// SQL is the statement printed by the dialect's own printer with the row
 	// cap applied; empty unless Valid.
 	SQL string
-	// Tables are the real tables read, "schema.table", sorted.
+	// Tables are the real tables read, sorted, each named as the policy
+	// names it: "schema.table", or "catalog.schema.table" when the table
+	// has a catalog.
 	Tables []string
 	// Dialect is the family that parsed the statement ("" when none could).
 	Dialect string

@@ -154,3 +154,23 @@ func TestUnsupportedBackend(t *testing.T) {
 		t.Fatalf("got %+v", res)
 	}
 }
+
+// An unknown name is answered with the readable tables of that name, each
+// written the shortest way that resolves to it: schema.table in the default
+// catalog, catalog.schema.table elsewhere.
+func TestUnknownTableSuggestsCatalogs(t *testing.T) {
+	_, db, rules := loadCaseFile(t, "testdata/postgres/catalogs.yaml")
+	res := New().Validate(Request{SQL: "SELECT id FROM nosuch.orders", Database: db, Rules: rules})
+	if res.Valid || len(res.Violations) != 1 || res.Violations[0].Code != "UNKNOWN_TABLE" {
+		t.Fatalf("got %+v", res)
+	}
+	want := `did you mean public.orders or staging.public.orders or "Archive".public.orders?`
+	if msg := res.Violations[0].Message; !strings.Contains(msg, want) {
+		t.Errorf("message %q lacks %q", msg, want)
+	}
+	// The denied staging.public.customers is not offered.
+	res = New().Validate(Request{SQL: "SELECT id FROM sales.customers", Database: db, Rules: rules})
+	if msg := res.Violations[0].Message; strings.Contains(msg, "staging") || !strings.Contains(msg, "public.customers?") {
+		t.Errorf("message %q", msg)
+	}
+}

@@ -64,8 +64,9 @@ type Index struct {
 	ntables  int
 	tables   []tableInfo
 	postings map[string][]posting
-	// schemas are the distinct schema names, sorted; schemaTerms maps a
-	// term of a schema's name to the schemas it names.
+	// schemas are the distinct schema names (catalog.schema when the
+	// database has several catalogs), sorted; schemaTerms maps a term of a
+	// schema's (or its catalog's) name to the schemas it names.
 	schemas     []string
 	schemaTerms map[string][]int32
 	compounds   *compounds
@@ -89,21 +90,38 @@ func BuildIndex(db *schema.Database, version string) *Index {
 	}
 	compoundIDs := map[string]int32{}
 
+	// With several catalogs, a schema is a catalog's schema: sales of one
+	// project is not sales of another.
+	multi := len(db.Catalogs()) > 1
+	namespace := func(t *schema.Table) string {
+		if multi {
+			return t.Catalog + "." + t.Schema
+		}
+		return t.Schema
+	}
 	schemaID := map[string]int32{}
+	words := map[string][]string{} // the names whose terms name each schema
 	for _, t := range db.Tables {
-		if _, ok := schemaID[t.Schema]; !ok {
-			schemaID[t.Schema] = 0
-			ix.schemas = append(ix.schemas, t.Schema)
+		ns := namespace(t)
+		if _, ok := schemaID[ns]; !ok {
+			schemaID[ns] = 0
+			ix.schemas = append(ix.schemas, ns)
+			words[ns] = []string{t.Schema}
+			if multi && t.Catalog != "" {
+				words[ns] = append(words[ns], t.Catalog)
+			}
 		}
 	}
 	sort.Strings(ix.schemas)
 	for i, s := range ix.schemas {
 		schemaID[s] = int32(i)
 		seen := map[string]bool{}
-		for _, term := range a.nameTerms(s) {
-			if !seen[term] {
-				seen[term] = true
-				ix.schemaTerms[term] = append(ix.schemaTerms[term], int32(i))
+		for _, w := range words[s] {
+			for _, term := range a.nameTerms(w) {
+				if !seen[term] {
+					seen[term] = true
+					ix.schemaTerms[term] = append(ix.schemaTerms[term], int32(i))
+				}
 			}
 		}
 	}
@@ -117,7 +135,7 @@ func BuildIndex(db *schema.Database, version string) *Index {
 	for ti, t := range db.Tables {
 		clear(seen)
 		info := &ix.tables[ti]
-		info.schema = schemaID[t.Schema]
+		info.schema = schemaID[namespace(t)]
 		add := func(terms []string, col int32, f field) {
 			for _, term := range terms {
 				k := key{term, col, f}
@@ -274,4 +292,4 @@ func keyColumns(t *schema.Table) map[string]bool {
 func (ix *Index) schemaOf(i int) string { return ix.schemas[ix.tables[i].schema] }
 
 // lowerName is used for stable tie-breaking between tables.
-func lowerName(t *schema.Table) string { return strings.ToLower(t.Schema + "." + t.Name) }
+func lowerName(t *schema.Table) string { return strings.ToLower(t.QualifiedName()) }

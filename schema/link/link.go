@@ -278,7 +278,8 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 		cands = append(cands, r)
 	}
 
-	rd := renderer{dialect: ix.dialect, maxColumns: l.opts.MaxColumns, maxDescription: l.opts.MaxDescription}
+	rd := renderer{dialect: ix.dialect, maxColumns: l.opts.MaxColumns, maxDescription: l.opts.MaxDescription,
+		catalogs: len(db.Catalogs()) > 1, defaultCatalog: db.DefaultCatalog}
 	if rd.dialect == "" {
 		rd.dialect = db.Dialect()
 	}

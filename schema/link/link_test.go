@@ -122,7 +122,7 @@ func TestBudgetRespected(t *testing.T) {
 			var want []string
 			r := renderer{dialect: db.Dialect()}
 			for _, lt := range res.Tables {
-				want = append(want, r.tableName(lt.Table.Schema, lt.Table.Name))
+				want = append(want, r.tableName(lt.Table.Catalog, lt.Table.Schema, lt.Table.Name))
 			}
 			if !slices.Equal(created, want) {
 				t.Errorf("%q budget %d: text creates %v, result lists %v", q, budget, created, want)
@@ -174,7 +174,7 @@ func TestHiddenTablesHaveNoInfluence(t *testing.T) {
 			// not as a foreign key's target.
 			r := renderer{dialect: full.Dialect()}
 			s, n, _ := strings.Cut(hidden, ".")
-			if strings.Contains(got.Text, r.tableName(s, n)+" ") {
+			if strings.Contains(got.Text, r.tableName("", s, n)+" ") {
 				t.Errorf("hidden %s named in the text for %q:\n%s", hidden, q, got.Text)
 			}
 			assertSameResult(t, hidden+": "+q, got, want)

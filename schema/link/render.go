@@ -42,6 +42,11 @@ type renderer struct {
 	dialect        string
 	maxColumns     int
 	maxDescription int
+	// catalogs says the database has several catalogs, so every name is
+	// printed catalog.schema.table; otherwise only a table outside the
+	// default catalog is.
+	catalogs       bool
+	defaultCatalog string
 }
 
 // rendered is a table printed at one level of detail.
@@ -149,7 +154,7 @@ func (r renderer) render(t *schema.Table, lvl detail, v view) rendered {
 		b.WriteByte('\n')
 	}
 	b.WriteString("CREATE TABLE ")
-	b.WriteString(r.tableName(t.Schema, t.Name))
+	b.WriteString(r.tableName(t.Catalog, t.Schema, t.Name))
 	b.WriteString(" (\n")
 
 	type item struct{ text, comment string }
@@ -179,15 +184,12 @@ func (r renderer) render(t *schema.Table, lvl detail, v view) rendered {
 		items = append(items, item{"PRIMARY KEY (" + r.idents(t.PrimaryKey) + ")", ""})
 	}
 	for _, fk := range t.ForeignKeys {
-		rs := fk.References.Schema
-		if rs == "" {
-			rs = t.Schema
-		}
+		rc, rs := cmp.Or(fk.References.Catalog, t.Catalog), cmp.Or(fk.References.Schema, t.Schema)
 		if !allIn(fk.Columns, visSet) || (v.fkVisible != nil && !v.fkVisible(fk)) {
 			continue
 		}
 		items = append(items, item{"FOREIGN KEY (" + r.idents(fk.Columns) + ") REFERENCES " +
-			r.tableName(rs, fk.References.Table) + " (" + r.idents(fk.References.Columns) + ")", ""})
+			r.tableName(rc, rs, fk.References.Table) + " (" + r.idents(fk.References.Columns) + ")", ""})
 	}
 
 	for k, it := range items {
@@ -365,8 +367,11 @@ func typeText(s string) string {
 	return s
 }
 
-func (r renderer) tableName(schemaName, name string) string {
-	if schemaName == "" {
+func (r renderer) tableName(catalog, schemaName, name string) string {
+	switch {
+	case catalog != "" && (r.catalogs || catalog != r.defaultCatalog):
+		return r.ident(catalog) + "." + r.ident(schemaName) + "." + r.ident(name)
+	case schemaName == "":
 		return r.ident(name)
 	}
 	return r.ident(schemaName) + "." + r.ident(name)

@@ -35,6 +35,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	state map[int64]*dbState
+	// multi holds the databases whose connection allows several catalogs.
+	multi map[int64]bool
 }
 
 // VirtualDataset is a Superset dataset defined by SQL rather than a table.
@@ -58,7 +60,7 @@ type dsState struct {
 
 // NewSource reads catalogs through c.
 func NewSource(c *Client) *Source {
-	return &Source{c: c, log: c.log, state: map[int64]*dbState{}}
+	return &Source{c: c, log: c.log, state: map[int64]*dbState{}, multi: map[int64]bool{}}
 }
 
 // Name is reported as the catalog's source.
@@ -80,6 +82,9 @@ func (s *Source) Databases(ctx context.Context) ([]*schema.Database, error) {
 		found[in.Name] = true
 		found[fmt.Sprint(in.ID)] = true
 		out = append(out, &schema.Database{Name: in.Name, ID: in.ID, Backend: strings.ToLower(in.Backend)})
+		s.mu.Lock()
+		s.multi[in.ID] = in.AllowMultiCatalog
+		s.mu.Unlock()
 	}
 	for _, want := range s.c.cfg.Databases {
 		if !found[strings.TrimSpace(want)] {
@@ -135,7 +140,10 @@ func (s *Source) Fetch(ctx context.Context, db *schema.Database, full bool) (*sc
 	if err != nil {
 		return nil, fmt.Errorf("database %q: %w", db.Name, err)
 	}
-	out := build(db, next)
+	s.mu.Lock()
+	multi := s.multi[db.ID]
+	s.mu.Unlock()
+	out := build(db, next, multi)
 	s.mu.Lock()
 	s.state[db.ID] = next
 	s.mu.Unlock()
@@ -429,7 +437,7 @@ func tableFrom(d *Dataset, types *interner) *schema.Table {
 	if strings.TrimSpace(d.TableName) == "" {
 		return nil
 	}
-	t := &schema.Table{Schema: d.Schema, Name: d.TableName, Description: d.Description, DatasetID: d.ID}
+	t := &schema.Table{Catalog: d.Catalog, Schema: d.Schema, Name: d.TableName, Description: d.Description, DatasetID: d.ID}
 	seen := make(map[string]bool, len(d.Columns))
 	t.Columns = make([]schema.Column, 0, len(d.Columns))
 	for _, c := range d.Columns {
@@ -489,9 +497,15 @@ func applyMetadata(t *schema.Table, md *TableMetadata) {
 
 // build assembles the catalog snapshot. Tables are shared with the source's
 // state and with earlier snapshots, so they are never modified after they
-// are built; a table whose schema Superset left empty is copied with the
-// database's default schema instead.
-func build(db *schema.Database, st *dbState) *schema.Database {
+// are built; a table whose schema or catalog Superset left empty is copied
+// with the database's default instead.
+//
+// A dataset without a catalog is in the connection's default one, which
+// Superset's API does not name. Where the connection allows one catalog
+// only, every dataset is in it, so the one catalog datasets name is the
+// default. Where it allows several, the default stays unknown: datasets
+// without a catalog keep none, and only they answer to schema.table.
+func build(db *schema.Database, st *dbState, multi bool) *schema.Database {
 	out := &schema.Database{Name: db.Name, ID: db.ID, Backend: db.Backend, SQLMode: db.SQLMode}
 	tables := make([]*schema.Table, 0, len(st.datasets))
 	for _, ds := range st.datasets {
@@ -503,28 +517,51 @@ func build(db *schema.Database, st *dbState) *schema.Database {
 	if out.DefaultSchema == "" {
 		out.DefaultSchema = schema.InferDefaultSchema(db.Name, db.Backend, tables)
 	}
+	out.DefaultCatalog = db.DefaultCatalog
+	if out.DefaultCatalog == "" && !multi {
+		out.DefaultCatalog = onlyCatalog(tables)
+	}
 	for i, t := range tables {
-		if t.Schema == "" {
+		if t.Schema == "" || t.Catalog == "" && out.DefaultCatalog != "" {
 			c := *t
-			c.Schema = out.DefaultSchema
+			c.Schema = cmp.Or(c.Schema, out.DefaultSchema)
+			c.Catalog = cmp.Or(c.Catalog, out.DefaultCatalog)
 			c.ForeignKeys = make([]schema.ForeignKey, len(t.ForeignKeys))
 			for j, fk := range t.ForeignKeys {
-				if fk.References.Schema == "" {
-					fk.References.Schema = c.Schema
-				}
+				fk.References.Schema = cmp.Or(fk.References.Schema, c.Schema)
 				c.ForeignKeys[j] = fk
 			}
 			tables[i] = &c
 		}
 	}
 	slices.SortFunc(tables, func(a, b *schema.Table) int {
-		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name), cmp.Compare(a.DatasetID, b.DatasetID))
+		return cmp.Or(cmp.Compare(a.Catalog, b.Catalog), cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name),
+			cmp.Compare(a.DatasetID, b.DatasetID))
 	})
-	// Two datasets over one table (several catalogs, or a duplicate):
-	// keep the oldest dataset so the table is listed once.
-	out.Tables = slices.CompactFunc(tables, func(a, b *schema.Table) bool { return a.Schema == b.Schema && a.Name == b.Name })
+	// Two datasets over one table (a duplicate): keep the oldest dataset so
+	// the table is listed once. The same schema.table in two catalogs is two
+	// tables.
+	out.Tables = slices.CompactFunc(tables, func(a, b *schema.Table) bool {
+		return a.Catalog == b.Catalog && a.Schema == b.Schema && a.Name == b.Name
+	})
 	out.Index()
 	return out
+}
+
+// onlyCatalog is the one catalog the tables name, or "" when they name
+// none or several.
+func onlyCatalog(tables []*schema.Table) string {
+	one := ""
+	for _, t := range tables {
+		switch {
+		case t.Catalog == "" || t.Catalog == one:
+		case one == "":
+			one = t.Catalog
+		default:
+			return ""
+		}
+	}
+	return one
 }
 
 func uniqueRows(rows []datasetRow) []datasetRow {

@@ -33,8 +33,27 @@ var _ cache.Source = (*superset.Source)(nil)
 func seedShop(f *fakesuperset.Server) {
 	wh := f.AddDatabase(fakesuperset.Database{Name: "warehouse", Backend: "postgresql"})
 	shop := f.AddDatabase(fakesuperset.Database{Name: "shop", Backend: "mysql"})
-	f.AddDatabase(fakesuperset.Database{Name: "lake", Backend: "trino"})
+	lake := f.AddDatabase(fakesuperset.Database{Name: "lake", Backend: "trino", AllowMultiCatalog: true, DefaultCatalog: "hive"})
+	snow := f.AddDatabase(fakesuperset.Database{Name: "snow", Backend: "snowflake", DefaultCatalog: "ANALYTICS"})
 	changed := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// The same schema.table in two catalogs: two tables, each with its own
+	// columns and its own warehouse comment. A dataset without a catalog is
+	// in the connection's default one, which a multi-catalog connection
+	// does not name.
+	f.AddDataset(fakesuperset.Dataset{ID: 30, DatabaseID: lake.ID, Catalog: "hive", Schema: "sales", TableName: "orders",
+		TableComment: "orders in the hive catalog", ChangedOn: changed,
+		Columns: []fakesuperset.Column{{ID: 30, Name: "id", Type: "BIGINT"}, {ID: 31, Name: "amount", Type: "DOUBLE"}}})
+	f.AddDataset(fakesuperset.Dataset{ID: 31, DatabaseID: lake.ID, Catalog: "iceberg", Schema: "sales", TableName: "orders",
+		TableComment: "orders in the iceberg catalog", ChangedOn: changed,
+		Columns: []fakesuperset.Column{{ID: 32, Name: "id", Type: "BIGINT"}, {ID: 33, Name: "region", Type: "VARCHAR"}}})
+	f.AddDataset(fakesuperset.Dataset{ID: 32, DatabaseID: lake.ID, Schema: "sales", TableName: "events", ChangedOn: changed,
+		Columns: []fakesuperset.Column{{ID: 34, Name: "id", Type: "BIGINT"}}})
+	// One catalog only: the catalog one dataset names is the default, and
+	// the dataset that names none is in it.
+	f.AddDataset(fakesuperset.Dataset{ID: 40, DatabaseID: snow.ID, Catalog: "ANALYTICS", Schema: "PUBLIC", TableName: "USERS", ChangedOn: changed,
+		Columns: []fakesuperset.Column{{ID: 40, Name: "ID", Type: "NUMBER(38,0)"}}})
+	f.AddDataset(fakesuperset.Dataset{ID: 41, DatabaseID: snow.ID, Schema: "PUBLIC", TableName: "EVENTS", ChangedOn: changed,
+		Columns: []fakesuperset.Column{{ID: 41, Name: "ID", Type: "NUMBER(38,0)"}}})
 	f.AddDataset(fakesuperset.Dataset{ID: 10, DatabaseID: wh.ID, Schema: "public", TableName: "customers",
 		Description: "One row per customer", ChangedOn: changed, PrimaryKey: []string{"id"},
 		Columns: []fakesuperset.Column{
@@ -96,6 +115,18 @@ func TestPullGolden(t *testing.T) {
 	}
 	if wh.Table("public", "orders").Column("amount_eur") != nil {
 		t.Fatal("a calculated column became a table column")
+	}
+	lake := back.Database("lake")
+	hive, iceberg := lake.TableIn("hive", "sales", "orders"), lake.TableIn("iceberg", "sales", "orders")
+	if hive == nil || iceberg == nil || hive.Description != "orders in the hive catalog" || iceberg.Column("region") == nil {
+		t.Fatalf("one schema.table in two catalogs must stay two tables, each with its own metadata: %+v %+v", hive, iceberg)
+	}
+	if lake.DefaultCatalog != "" || lake.TableIn("", "sales", "events") == nil {
+		t.Error("a multi-catalog connection's default catalog is not known; a dataset without a catalog keeps none")
+	}
+	snow := back.Database("snow")
+	if snow.DefaultCatalog != "ANALYTICS" || snow.TableIn("ANALYTICS", "PUBLIC", "EVENTS") == nil {
+		t.Errorf("a single-catalog connection: default %q, tables %v", snow.DefaultCatalog, snow.Tables)
 	}
 }
 

@@ -2,6 +2,7 @@ package fakesuperset_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -211,6 +212,12 @@ func TestContract(t *testing.T) {
 		d.Columns[1].Comment = "warehouse comment"
 		d.TableComment = "a table comment"
 	})
+	// One table in two catalogs, and one in the default catalog with none named.
+	lake := fake.AddDatabase(fakesuperset.Database{Name: "lake", Backend: "trino", AllowMultiCatalog: true, DefaultCatalog: "hive"})
+	for _, c := range []string{"hive", "iceberg", ""} {
+		fake.AddDataset(fakesuperset.Dataset{DatabaseID: lake.ID, Catalog: c, Schema: "sales", TableName: "orders_" + cmp.Or(c, "default"),
+			Columns: []fakesuperset.Column{{ID: 1, Name: "id", Type: "BIGINT"}}})
+	}
 	ctx := context.Background()
 
 	// A real sync: logins, lists, details, table metadata.
@@ -254,6 +261,7 @@ func TestContract(t *testing.T) {
 	raw("GET", "/api/v1/database/"+q("(page:0,page_size:-1)"), "", bearer)
 	raw("GET", "/api/v1/database/"+q("(order_column:nope)"), "", bearer)
 	raw("GET", "/api/v1/dataset/", "", bearer)
+	raw("GET", fmt.Sprintf("/api/v1/database/%d/table_metadata/?name=orders_iceberg&schema=sales&catalog=iceberg", lake.ID), "", bearer)
 	raw("GET", "/api/v1/dataset/"+q("(columns:!(id,owners.id,database.id),page:1,page_size:5,keys:!(list_columns))"), "", bearer)
 	raw("GET", "/api/v1/dataset/"+q("(filters:!((col:changed_on,opr:gt,value:'2020-01-01')))"), "", bearer)
 	raw("GET", "/api/v1/dataset/"+q("(order_column:id)"), "", bearer)

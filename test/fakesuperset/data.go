@@ -13,6 +13,11 @@ type Database struct {
 	Backend string // postgresql, mysql, …
 	// AllowMultiCatalog mirrors the database setting.
 	AllowMultiCatalog bool
+	// DefaultCatalog is the connection's default catalog (a Trino catalog,
+	// a BigQuery project): a dataset without a catalog is in it, and table
+	// metadata asked for without a catalog is looked up in it. Superset
+	// knows it from the connection; its API does not report it.
+	DefaultCatalog string
 }
 
 // Dataset is a Superset dataset: a physical table, or a virtual one when
@@ -205,9 +210,22 @@ type datasetIndex struct {
 	byTable map[tableKey]*Dataset
 }
 
+// tableKey names one warehouse table; a dataset's catalog is filled with
+// its database's default one, so two datasets over the same schema.table
+// in different catalogs are different tables.
 type tableKey struct {
-	db            int64
-	schema, table string
+	db                     int64
+	catalog, schema, table string
+}
+
+// tableKeyOf is the key of a table in database db; call with s.mu held.
+func (s *Server) tableKeyOf(db int64, catalog, schemaName, table string) tableKey {
+	if catalog == "" {
+		if d := s.databases[db]; d != nil {
+			catalog = d.DefaultCatalog
+		}
+	}
+	return tableKey{db, catalog, schemaName, table}
 }
 
 // index returns the current index; call with s.mu held (read or write).
@@ -226,7 +244,7 @@ func (s *Server) index() *datasetIndex {
 	}
 	slices.SortFunc(ix.byID, func(a, b *Dataset) int { return int(a.ID - b.ID) })
 	for _, d := range ix.byID {
-		k := tableKey{d.DatabaseID, d.Schema, d.TableName}
+		k := s.tableKeyOf(d.DatabaseID, d.Catalog, d.Schema, d.TableName)
 		if _, dup := ix.byTable[k]; !dup && !d.Virtual() {
 			ix.byTable[k] = d
 		}

@@ -221,6 +221,7 @@ func (s *Server) addDatabase(db Database) *Database {
 	}
 	d := db
 	s.databases[d.ID] = &d
+	s.idx.Store(nil) // table keys depend on the default catalog
 	return &d
 }
 

@@ -956,16 +956,17 @@ func databaseListValue(db *Database, col string) any {
 	return nil
 }
 
-// findTable finds the physical dataset over schema.table in a database,
-// if the user may see it.
-func (s *Server) findTable(u *User, dbID int64, schemaName, table string) (*Dataset, *Database) {
+// findTable finds the physical dataset over catalog.schema.table in a
+// database (an empty catalog is the database's default one), if the user
+// may see it.
+func (s *Server) findTable(u *User, dbID int64, catalog, schemaName, table string) (*Dataset, *Database) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	db := s.databases[dbID]
 	if db == nil {
 		return nil, nil
 	}
-	if d := s.index().byTable[tableKey{dbID, schemaName, table}]; d != nil && visible(u, d) {
+	if d := s.index().byTable[s.tableKeyOf(dbID, catalog, schemaName, table)]; d != nil && visible(u, d) {
 		return d, db
 	}
 	return nil, db
@@ -998,7 +999,7 @@ func (s *Server) tableMetadata(w http.ResponseWriter, r *http.Request) {
 		}}})
 		return
 	}
-	s.serveTableMetadata(w, u, r.PathValue("pk"), q.Get("schema"), name)
+	s.serveTableMetadata(w, u, r.PathValue("pk"), q.Get("catalog"), q.Get("schema"), name)
 }
 
 // GET /api/v1/database/{pk}/table/{table_name}/{schema_name}/
@@ -1015,16 +1016,17 @@ func (s *Server) tableMetadataLegacy(w http.ResponseWriter, r *http.Request) {
 		fail.write(w)
 		return
 	}
-	s.serveTableMetadata(w, u, r.PathValue("pk"), r.PathValue("schema"), r.PathValue("table"))
+	// The old route has no catalog: it reads the default one.
+	s.serveTableMetadata(w, u, r.PathValue("pk"), "", r.PathValue("schema"), r.PathValue("table"))
 }
 
-func (s *Server) serveTableMetadata(w http.ResponseWriter, u *User, pk, schemaName, table string) {
+func (s *Server) serveTableMetadata(w http.ResponseWriter, u *User, pk, catalog, schemaName, table string) {
 	dbID, err := strconv.ParseInt(pk, 10, 64)
 	if err != nil {
 		supersetErrors(w, http.StatusNotFound, flaskNotFoundMessage)
 		return
 	}
-	d, db := s.findTable(u, dbID, schemaName, table)
+	d, db := s.findTable(u, dbID, catalog, schemaName, table)
 	if db == nil || d == nil {
 		// raise_for_access turns a table the user may not see into 404.
 		message(w, http.StatusNotFound, "Not found")

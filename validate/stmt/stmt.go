@@ -274,7 +274,9 @@ type Func struct {
 }
 
 // Ident is one identifier as the dialect's lexer read it: Name is the
-// unquoted text, already case-folded where the dialect folds unquoted names.
+// unquoted text, already case-folded where the dialect folds unquoted names,
+// and Quoted says it was quoted. The judge compares it with the names the
+// catalog holds under the dialect's rules, in one place.
 type Ident struct {
 	Name   string
 	Quoted bool

@@ -865,8 +865,11 @@ type Database struct {
 	DefaultSchema string        `protobuf:"bytes,5,opt,name=default_schema,json=defaultSchema,proto3" json:"default_schema,omitempty"`
 	TableCount    int32         `protobuf:"varint,6,opt,name=table_count,json=tableCount,proto3" json:"table_count,omitempty"`
 	Status        *SchemaStatus `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Catalog where names without one resolve (a BigQuery project, a Snowflake database, a Trino
+	// catalog); empty when the database has no catalogs or its default one is not known.
+	DefaultCatalog string `protobuf:"bytes,8,opt,name=default_catalog,json=defaultCatalog,proto3" json:"default_catalog,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Database) Reset() {
@@ -946,6 +949,13 @@ func (x *Database) GetStatus() *SchemaStatus {
 		return x.Status
 	}
 	return nil
+}
+
+func (x *Database) GetDefaultCatalog() string {
+	if x != nil {
+		return x.DefaultCatalog
+	}
+	return ""
 }
 
 type ListDatabasesRequest struct {
@@ -1105,11 +1115,13 @@ func (x *Column) GetIsDttm() bool {
 }
 
 type ForeignKey struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Columns       []string               `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
-	RefSchema     string                 `protobuf:"bytes,2,opt,name=ref_schema,json=refSchema,proto3" json:"ref_schema,omitempty"`
-	RefTable      string                 `protobuf:"bytes,3,opt,name=ref_table,json=refTable,proto3" json:"ref_table,omitempty"`
-	RefColumns    []string               `protobuf:"bytes,4,rep,name=ref_columns,json=refColumns,proto3" json:"ref_columns,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Columns    []string               `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	RefSchema  string                 `protobuf:"bytes,2,opt,name=ref_schema,json=refSchema,proto3" json:"ref_schema,omitempty"`
+	RefTable   string                 `protobuf:"bytes,3,opt,name=ref_table,json=refTable,proto3" json:"ref_table,omitempty"`
+	RefColumns []string               `protobuf:"bytes,4,rep,name=ref_columns,json=refColumns,proto3" json:"ref_columns,omitempty"`
+	// Catalog of the referenced table; empty when it has none.
+	RefCatalog    string `protobuf:"bytes,5,opt,name=ref_catalog,json=refCatalog,proto3" json:"ref_catalog,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1170,6 +1182,13 @@ func (x *ForeignKey) GetRefColumns() []string {
 		return x.RefColumns
 	}
 	return nil
+}
+
+func (x *ForeignKey) GetRefCatalog() string {
+	if x != nil {
+		return x.RefCatalog
+	}
+	return ""
 }
 
 type Metric struct {
@@ -1250,8 +1269,11 @@ type Table struct {
 	PrimaryKey  []string      `protobuf:"bytes,5,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
 	ForeignKeys []*ForeignKey `protobuf:"bytes,6,rep,name=foreign_keys,json=foreignKeys,proto3" json:"foreign_keys,omitempty"`
 	// Superset dataset id (0 when the catalog came from a file without ids).
-	DatasetId     int64     `protobuf:"varint,7,opt,name=dataset_id,json=datasetId,proto3" json:"dataset_id,omitempty"`
-	Metrics       []*Metric `protobuf:"bytes,8,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	DatasetId int64     `protobuf:"varint,7,opt,name=dataset_id,json=datasetId,proto3" json:"dataset_id,omitempty"`
+	Metrics   []*Metric `protobuf:"bytes,8,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	// Catalog holding the table (Superset 4.1+); empty when the database has no catalogs. A table is
+	// named catalog.schema.name when it has one.
+	Catalog       string `protobuf:"bytes,9,opt,name=catalog,proto3" json:"catalog,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1340,6 +1362,13 @@ func (x *Table) GetMetrics() []*Metric {
 		return x.Metrics
 	}
 	return nil
+}
+
+func (x *Table) GetCatalog() string {
+	if x != nil {
+		return x.Catalog
+	}
+	return ""
 }
 
 type GetSchemaRequest struct {
@@ -1613,7 +1642,7 @@ const file_texttosql_v1_service_proto_rawDesc = "" +
 	"\tsynced_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bsyncedAt\x12\x14\n" +
 	"\x05stale\x18\x04 \x01(\bR\x05stale\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\x05 \x01(\tR\tlastError\"\xde\x01\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\"\x87\x02\n" +
 	"\bDatabase\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x03R\x02id\x12\x18\n" +
@@ -1622,7 +1651,8 @@ const file_texttosql_v1_service_proto_rawDesc = "" +
 	"\x0edefault_schema\x18\x05 \x01(\tR\rdefaultSchema\x12\x1f\n" +
 	"\vtable_count\x18\x06 \x01(\x05R\n" +
 	"tableCount\x122\n" +
-	"\x06status\x18\a \x01(\v2\x1a.texttosql.v1.SchemaStatusR\x06status\"\x16\n" +
+	"\x06status\x18\a \x01(\v2\x1a.texttosql.v1.SchemaStatusR\x06status\x12'\n" +
+	"\x0fdefault_catalog\x18\b \x01(\tR\x0edefaultCatalog\"\x16\n" +
 	"\x14ListDatabasesRequest\"M\n" +
 	"\x15ListDatabasesResponse\x124\n" +
 	"\tdatabases\x18\x01 \x03(\v2\x16.texttosql.v1.DatabaseR\tdatabases\"\x8e\x01\n" +
@@ -1631,7 +1661,7 @@ const file_texttosql_v1_service_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12!\n" +
 	"\fverbose_name\x18\x04 \x01(\tR\vverboseName\x12\x17\n" +
-	"\ais_dttm\x18\x05 \x01(\bR\x06isDttm\"\x83\x01\n" +
+	"\ais_dttm\x18\x05 \x01(\bR\x06isDttm\"\xa4\x01\n" +
 	"\n" +
 	"ForeignKey\x12\x18\n" +
 	"\acolumns\x18\x01 \x03(\tR\acolumns\x12\x1d\n" +
@@ -1639,14 +1669,16 @@ const file_texttosql_v1_service_proto_rawDesc = "" +
 	"ref_schema\x18\x02 \x01(\tR\trefSchema\x12\x1b\n" +
 	"\tref_table\x18\x03 \x01(\tR\brefTable\x12\x1f\n" +
 	"\vref_columns\x18\x04 \x03(\tR\n" +
-	"refColumns\"\x81\x01\n" +
+	"refColumns\x12\x1f\n" +
+	"\vref_catalog\x18\x05 \x01(\tR\n" +
+	"refCatalog\"\x81\x01\n" +
 	"\x06Metric\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
 	"expression\x18\x02 \x01(\tR\n" +
 	"expression\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12!\n" +
-	"\fverbose_name\x18\x04 \x01(\tR\vverboseName\"\xb2\x02\n" +
+	"\fverbose_name\x18\x04 \x01(\tR\vverboseName\"\xcc\x02\n" +
 	"\x05Table\x12\x16\n" +
 	"\x06schema\x18\x01 \x01(\tR\x06schema\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1657,7 +1689,8 @@ const file_texttosql_v1_service_proto_rawDesc = "" +
 	"\fforeign_keys\x18\x06 \x03(\v2\x18.texttosql.v1.ForeignKeyR\vforeignKeys\x12\x1d\n" +
 	"\n" +
 	"dataset_id\x18\a \x01(\x03R\tdatasetId\x12.\n" +
-	"\ametrics\x18\b \x03(\v2\x14.texttosql.v1.MetricR\ametrics\"_\n" +
+	"\ametrics\x18\b \x03(\v2\x14.texttosql.v1.MetricR\ametrics\x12\x18\n" +
+	"\acatalog\x18\t \x01(\tR\acatalog\"_\n" +
 	"\x10GetSchemaRequest\x12\x1a\n" +
 	"\bdatabase\x18\x01 \x01(\tR\bdatabase\x12/\n" +
 	"\x05scope\x18\x02 \x01(\v2\x19.texttosql.v1.CallerScopeR\x05scope\"t\n" +
