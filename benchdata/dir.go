@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // EnvDir names an environment variable that, when set, overrides where the
@@ -59,7 +58,7 @@ func checkDir(d string) (string, error) {
 // Require returns the benchmark directory for a test. When it is missing the
 // test fails under CI=true (the data is part of the CI environment) and is
 // skipped with the reason otherwise.
-func Require(tb testing.TB) string {
+func Require(tb TB) string {
 	tb.Helper()
 	d, err := Dir()
 	if err == nil {
@@ -70,4 +69,13 @@ func Require(tb testing.TB) string {
 	}
 	tb.Skipf("benchmark data not available: %v", err)
 	return ""
+}
+
+// TB is the part of testing.TB the Require helpers use. They take it as an
+// interface so that the binary, which reads benchmark data for text2sql
+// eval, does not link the testing package.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +14,7 @@ import (
 
 // RequirePostgres returns DefaultPostgresURL once the server answers. When
 // it does not, the test fails under CI=true and is skipped otherwise.
-func RequirePostgres(tb testing.TB) string {
+func RequirePostgres(tb benchdata.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -32,7 +31,7 @@ func RequirePostgres(tb testing.TB) string {
 
 // RequireMariaDB returns DefaultMariaDBDSN once the server answers. When it
 // does not, the test fails under CI=true and is skipped otherwise.
-func RequireMariaDB(tb testing.TB) string {
+func RequireMariaDB(tb benchdata.TB) string {
 	tb.Helper()
 	m, err := NewMariaDB(DefaultMariaDBDSN)
 	if err == nil {
@@ -47,7 +46,7 @@ func RequireMariaDB(tb testing.TB) string {
 	return DefaultMariaDBDSN
 }
 
-func missing(tb testing.TB, what string) {
+func missing(tb benchdata.TB, what string) {
 	tb.Helper()
 	if os.Getenv("CI") == "true" {
 		tb.Fatalf("service required under CI: %s", what)
@@ -72,7 +71,7 @@ var (
 // RequireEnv loads (or verifies) both benchmark sets once per process and
 // returns executors for them; PostgreSQL queries run as pg_read_all_data. Missing services or benchmark data fail the
 // test under CI=true and skip it otherwise; a failed load always fails it.
-func RequireEnv(tb testing.TB) *Env {
+func RequireEnv(tb benchdata.TB) *Env {
 	tb.Helper()
 	dir := benchdata.Require(tb)
 	pgURL := RequirePostgres(tb)

@@ -67,14 +67,15 @@ func imports(t *testing.T) map[string][]string {
 }
 
 // Only tests, fakes used by tests and benchmark programs live under test/;
-// nothing outside it may import them, so the binary links no test code.
+// nothing outside it may import them, nor the testing package, so the
+// binary links no test code.
 func TestNoPackageOutsideTestImportsTest(t *testing.T) {
 	for file, paths := range imports(t) {
 		if strings.HasPrefix(file, "test/") {
 			continue
 		}
 		for _, p := range paths {
-			if strings.HasPrefix(p, module+"/test/") {
+			if strings.HasPrefix(p, module+"/test/") || p == "testing" {
 				t.Errorf("%s imports %s: only tests may", file, p)
 			}
 		}
