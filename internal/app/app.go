@@ -86,8 +86,9 @@ type App struct {
 	closers  []func() error
 }
 
-// New builds the service. ctx bounds background work (catalog refreshes)
-// beyond New itself only through Close.
+// New builds the service. Background work it starts (catalog refreshes)
+// keeps ctx's values but runs until Close, not until ctx ends, so that a
+// draining server still has its catalogs.
 func New(ctx context.Context, o Options) (a *App, err error) {
 	a = &App{}
 	defer func() {
