@@ -1,6 +1,9 @@
 package schema
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Dialect families the service can parse.
 const (
@@ -29,3 +32,13 @@ func DialectOf(backend string) string {
 
 // Dialect is the dialect family of the database's backend, or "".
 func (d *Database) Dialect() string { return DialectOf(d.Backend) }
+
+// Backends lists the Superset backends that have a dialect family, sorted.
+func Backends() []string {
+	out := make([]string, 0, len(dialects))
+	for b := range dialects {
+		out = append(out, b)
+	}
+	sort.Strings(out)
+	return out
+}

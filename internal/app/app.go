@@ -66,7 +66,8 @@ type Cache struct {
 type DryRun struct {
 	Database, DSN string
 	Timeout       time.Duration
-	// MaxCost refuses PostgreSQL plans estimated above it; 0: no ceiling.
+	// MaxCost refuses plans estimated above it (generate.NewDryRunner says
+	// how each engine estimates); 0: no ceiling.
 	MaxCost float64
 }
 

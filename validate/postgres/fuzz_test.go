@@ -62,6 +62,26 @@ func FuzzParse(f *testing.F) {
 		if capErr != nil || plainErr != nil {
 			t.Fatalf("clean query does not print: %v / %v\nsql: %q", capErr, plainErr, sql)
 		}
+		// The spliced text, with and without the cap, parses to the tree
+		// that was judged, the cap applied: the same nodes and values,
+		// locations aside.
+		for _, max := range []int{0, 100} {
+			out, ok := spliceOf(parsed, max)
+			if !ok {
+				continue
+			}
+			js, err := pgparser.ParseToJSON(out)
+			root := tree.Stmts[0].Stmt
+			restore := func() {}
+			if max > 0 {
+				_, restore = capRows(root.GetSelectStmt(), max)
+			}
+			same := err == nil && matchesJSON(js, tree.Version, root)
+			restore()
+			if !same {
+				t.Fatalf("spliced text does not parse to the judged tree (%v)\nsql: %q\nout: %q", err, sql, out)
+			}
+		}
 		tables := collect(st).tables
 		// Printed without a cap, the statement must describe exactly as
 		// before; with the cap, a LIMIT expression may have been replaced,
@@ -92,3 +112,5 @@ func reparse(t *testing.T, p *Parser, sql, out string) []string {
 }
 
 func treeOf(x stmt.Parsed) *pg_query.ParseResult { return x.(*parsed).tree }
+
+func spliceOf(x stmt.Parsed, max int) (string, bool) { return x.(*parsed).splice(max) }

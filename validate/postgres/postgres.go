@@ -65,7 +65,7 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 			Pos:     skipSpace(sql, int(tree.Stmts[1].StmtLocation)),
 		}
 	}
-	return &parsed{tree: tree, pb: pb}, nil
+	return &parsed{tree: tree, pb: pb, src: sql}, nil
 }
 
 // cursorToOffset turns libpg_query's cursor position (1-based, counted in
@@ -107,6 +107,7 @@ func firstInvalidUTF8(s string) int {
 // parsed is one statement's tree.
 type parsed struct {
 	tree *pg_query.ParseResult
+	src  string // the statement as given
 	pb   []byte // the tree as the parser encoded it
 	once sync.Once
 	desc *stmt.Statement
