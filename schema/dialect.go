@@ -42,3 +42,22 @@ func Backends() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Families returns every dialect family the service can parse, each with
+// one Superset backend that selects it (the first by name): tests that must
+// cover every dialect iterate it, so a family added to the table above is
+// covered without being named.
+func Families() map[string]string {
+	out := map[string]string{}
+	backends := make([]string, 0, len(dialects))
+	for b := range dialects {
+		backends = append(backends, b)
+	}
+	sort.Strings(backends)
+	for _, b := range backends {
+		if _, ok := out[dialects[b]]; !ok {
+			out[dialects[b]] = b
+		}
+	}
+	return out
+}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/texttosql/text2sql/validate/hostile"
 )
 
 // fuzzValidate checks the judge's promise on any input: no panic, every
@@ -21,6 +23,12 @@ func fuzzValidate(f *testing.F, dialect string) {
 		cf, _, _ := loadCaseFile(f, path)
 		for _, tc := range cf.Cases {
 			f.Add(tc.SQL)
+		}
+	}
+	// Hostile shapes, small enough for the fuzzer to mutate.
+	for _, sh := range hostile.Shapes() {
+		for _, size := range []int{64, 512, 4096} {
+			f.Add(sh.SQL(size))
 		}
 	}
 	v := New()

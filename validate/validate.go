@@ -28,6 +28,11 @@ import (
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
+// DefaultMaxSQLBytes is the size of statement the service accepts by
+// default: every hostile shape (validate/hostile) up to this size is tested
+// to end in a verdict, and BenchmarkHostileShapes times the slowest.
+const DefaultMaxSQLBytes = 256 << 10
+
 // Violation is one reason a statement is refused.
 type Violation struct {
 	Code    string `json:"code"`

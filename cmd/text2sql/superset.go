@@ -69,8 +69,18 @@ func (o *supersetServeOptions) options() *app.Superset {
 }
 
 func runSchema(ctx context.Context, env *environ, args []string) int {
+	const schemaUsage = "Usage: text2sql schema pull --superset-url URL [flags] > schema.yaml\n\n" +
+		"Subcommands:\n  pull  write a schema file (YAML) from a live Superset\n\n" +
+		"Run \"text2sql schema pull --help\" for its flags and environment variables."
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprintln(env.stdout, schemaUsage)
+			return exitOK
+		}
+	}
 	if len(args) == 0 || args[0] != "pull" {
-		fmt.Fprintln(env.stderr, "Usage: text2sql schema pull --superset-url URL [flags] > schema.yaml")
+		fmt.Fprintln(env.stderr, schemaUsage)
 		return exitUsage
 	}
 	var o supersetOptions

@@ -13,8 +13,10 @@ import (
 )
 
 // maxDepth bounds how deeply nested a query may be before the walk stops
-// and reports it; it keeps a pathological input from exhausting the stack.
-const maxDepth = 1000
+// and reports it. The TiDB parser builds any depth without recursing; the
+// walks over the tree (this one, the cross-check, the printer) recurse
+// once per level, and stop here.
+const maxDepth = stmt.MaxNesting
 
 // Describe reduces the tree to the neutral description. The first call
 // walks the tree; later calls return the same description.
@@ -157,7 +159,7 @@ func (d *describer) enter(n ast.Node, pos int) bool {
 		d.seen.Put(n, reported)
 		if !d.tooDeep {
 			d.tooDeep = true
-			d.find(stmt.CodeUnsupportedSyntax, pos, "the statement is nested more than %d levels deep", maxDepth)
+			d.find(stmt.CodeTooComplex, pos, "%s", stmt.TooComplex(0, pos).Message)
 		}
 		return false
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/format"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/texttosql/text2sql/validate/stmt"
 )
 
 // Print prints the statement back as MySQL text: names in backquotes,
@@ -19,6 +21,12 @@ func (p *parsed) Print(maxRows int) (out string, err error) {
 			out, err = "", fmt.Errorf("cannot print the statement: %v", r)
 		}
 	}()
+	// The printer recurses once per level of the tree.
+	for _, f := range p.Describe().Findings {
+		if f.Code == stmt.CodeTooComplex {
+			return "", fmt.Errorf("cannot print the statement: %s", f.Message)
+		}
+	}
 	if maxRows > 0 {
 		switch n := p.root.(type) {
 		case *ast.SelectStmt:

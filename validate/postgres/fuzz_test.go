@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 
+	"github.com/texttosql/text2sql/validate/hostile"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -25,6 +26,9 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, c := range loadYAML[parseErrorCase](f, "parse_errors.yaml")["parse_errors.yaml"] {
 		f.Add(c.SQL)
+	}
+	for _, sh := range hostile.Shapes() {
+		f.Add(sh.SQL(512))
 	}
 	p := New()
 	f.Fuzz(func(t *testing.T, sql string) {

@@ -37,6 +37,11 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 	if !utf8.ValidString(sql) {
 		return nil, &stmt.ParseError{Code: stmt.CodeParseError, Message: "the SQL is not valid UTF-8", Pos: firstInvalidUTF8(sql)}
 	}
+	// The parser hands its tree over by recursing through it in C, where
+	// running out of stack kills the process: bound the depth first.
+	if pe := tooDeep(sql); pe != nil {
+		return nil, pe
+	}
 	// pg_query.Parse is these two steps; the protobuf bytes are kept so
 	// that Print can hand them to the deparser without encoding the tree
 	// again.

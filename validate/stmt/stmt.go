@@ -8,6 +8,7 @@
 package stmt
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ const (
 	CodeGeneratorTooLarge = "GENERATOR_TOO_LARGE"
 	// More joins without any join predicate than the policy allows.
 	CodeCartesianJoin = "CARTESIAN_JOIN"
+	CodeTooComplex    = "TOO_COMPLEX"
 )
 
 // Parser is one dialect family's adapter. Implementations must be safe for
@@ -419,4 +421,27 @@ func IntervalSeconds(c Const) (float64, bool) {
 		return 0, false
 	}
 	return n * sec, true
+}
+
+// MaxNesting is how many levels deep one statement may nest, in every
+// dialect. Parsers recurse once per level of the tree somewhere (libpg_query's
+// C code on the thread's stack, where running out kills the process; Go
+// code on a goroutine stack that grows with it), so every adapter refuses a
+// deeper statement with CodeTooComplex before that recursion runs. Analyst
+// SQL nests a few dozen levels; the bound leaves libpg_query's deepest
+// recursion under 1 MiB of stack (see validate/nesting).
+const MaxNesting = 1000
+
+// TooComplex is the refusal of a statement nested deeper than MaxNesting:
+// depth is the depth measured (0 when only "more than" is known) and pos
+// the 0-based byte offset where the limit was passed (-1 when unknown).
+func TooComplex(depth, pos int) *ParseError {
+	measured := fmt.Sprintf("more than %d levels deep", MaxNesting)
+	if depth > MaxNesting {
+		measured = fmt.Sprintf("%d levels deep, more than the limit of %d", depth, MaxNesting)
+	}
+	return &ParseError{Code: CodeTooComplex, Pos: pos, Message: "the statement is too deeply nested to be checked safely: it nests " + measured +
+		" (each operator of a chain written without parentheses, each parenthesis, function call, CASE, cast, subquery, JOIN and set operation is a level). " +
+		"Simplify it: replace a long chain of operators by a function over a list (concat(a, b, c) rather than a || b || c, an IN list rather than ORs of comparisons, sum() over rows rather than added terms), " +
+		"and turn nested subqueries into WITH clauses"}
 }
