@@ -6,7 +6,8 @@
 # runtime stage must provide, so keep that line a single `go build` command.
 
 # Build stage: cgo is required, because the PostgreSQL parser
-# (pg_query_go) is the real Postgres parser compiled from C.
+# (pg_query_go) is the real Postgres parser compiled from C, and DuckDB's
+# parser is DuckDB's C++ library.
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 ENV CGO_ENABLED=1 \
@@ -18,9 +19,10 @@ COPY . .
 RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/text2sql ./cmd/text2sql
 
-# Runtime stage: distroless base ships glibc (which the cgo binary links
-# against), CA certificates and tzdata, and no shell or package manager.
-FROM gcr.io/distroless/base-debian12:nonroot
+# Runtime stage: distroless cc ships glibc and the C++ runtime (libstdc++,
+# libgcc_s: DuckDB is C++), CA certificates and tzdata, and no shell or
+# package manager.
+FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/text2sql /usr/local/bin/text2sql
 # 65532 is distroless' "nonroot" user; numeric so Kubernetes can verify
 # runAsNonRoot without resolving a name.

@@ -13,6 +13,10 @@ import (
 
 const birdRelease = "bird_minidev/release_2024"
 
+// birdRelease2025 is the 2025-07 update, whose SQLite file has all 500
+// questions.
+const birdRelease2025 = "bird_minidev/release_2025_07"
+
 // plainIdentifier is a name PostgreSQL accepts without quotes (ignoring
 // reserved words, which only change whether quotes are needed, not case).
 var plainIdentifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
@@ -97,6 +101,13 @@ func BirdPostgresCatalog(dir string) (*schema.Catalog, error) {
 	return birdCatalog(dir, schema.DialectPostgres)
 }
 
+// BirdSQLiteCatalog returns BIRD mini-dev's 11 databases as SQLite
+// databases: backend sqlite, SQLite's main schema, names and declared types
+// as published (they are the SQLite databases' own).
+func BirdSQLiteCatalog(dir string) (*schema.Catalog, error) {
+	return birdCatalog(dir, schema.DialectSQLite)
+}
+
 // BirdMySQLCatalog returns BIRD mini-dev's 11 databases as MySQL databases:
 // backend mysql, one schema per database named after its db_id, names as
 // published (the MySQL gold queries quote them in that spelling).
@@ -117,9 +128,12 @@ func birdCatalog(dir, dialect string) (*schema.Catalog, error) {
 	for i := range raw {
 		s := &raw[i]
 		var db *schema.Database
-		if dialect == schema.DialectPostgres {
+		switch dialect {
+		case schema.DialectPostgres:
 			db, err = s.toDatabase(s.DBID, "postgresql", "public", PostgresName)
-		} else {
+		case schema.DialectSQLite:
+			db, err = s.toDatabase(s.DBID, "sqlite", "main", keepName)
+		default:
 			db, err = s.toDatabase(s.DBID, "mysql", s.DBID, keepName)
 		}
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 const (
 	SetBirdPostgres          = "bird_minidev_postgresql"
 	SetBirdMySQL             = "bird_minidev_mysql"
+	SetBirdSQLite            = "bird_minidev_sqlite"
 	SetSpiderDev             = "spider_dev"
 	SetSpiderMan             = "spiderman_mysql"
 	SetDefogQuestionsGen     = "defog_questions_gen_postgres"
@@ -54,6 +55,9 @@ type Gold struct {
 	// Err is set when the dialect's parser rejects the query; Tables is
 	// then empty.
 	Err error
+	// TablesUnknown says that no parser independent of the validator
+	// could read the query's tables; Tables is then empty.
+	TablesUnknown bool
 }
 
 // Alternatives returns every concrete gold query: each Gold with its column
@@ -116,22 +120,27 @@ type birdRecord struct {
 	Difficulty string `json:"difficulty"`
 }
 
-// BirdQuestions returns BIRD mini-dev's questions (2024 release) in
-// dialect (schema.DialectPostgres or schema.DialectMySQL). The release
+// BirdQuestions returns BIRD mini-dev's questions in dialect
+// (schema.DialectPostgres or schema.DialectMySQL from the 2024 release,
+// schema.DialectSQLite from the 2025-07 one). The release
 // lists questions 137 and 138 twice with identical rows; the repeats are
 // dropped, leaving 498. Gold tables are qualified with the database's
 // default schema in the matching catalog (public, or the db_id for MySQL).
 func BirdQuestions(dir, dialect string) ([]Question, error) {
 	var file, set string
+	release := birdRelease
 	switch dialect {
 	case schema.DialectPostgres:
 		file, set = "mini_dev_postgresql.json", SetBirdPostgres
 	case schema.DialectMySQL:
 		file, set = "mini_dev_mysql.json", SetBirdMySQL
+	case schema.DialectSQLite:
+		// The 2025-07 update has all 500 questions, without repeats.
+		file, set, release = "mini_dev_sqlite.json", SetBirdSQLite, birdRelease2025
 	default:
 		return nil, fmt.Errorf("BIRD mini-dev has no %q questions here", dialect)
 	}
-	path := filepath.Join(dir, birdRelease, file)
+	path := filepath.Join(dir, release, file)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -139,6 +148,21 @@ func BirdQuestions(dir, dialect string) ([]Question, error) {
 	var recs []birdRecord
 	if err := json.Unmarshal(data, &recs); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// The SQLite gold is read with the MySQL parser; where that parser
+	// cannot read it, the tables come from the same question's MySQL gold.
+	var mysqlTables map[string][]TableName
+	if dialect == schema.DialectSQLite {
+		mq, err := BirdQuestions(dir, schema.DialectMySQL)
+		if err != nil {
+			return nil, err
+		}
+		mysqlTables = map[string][]TableName{}
+		for _, q := range mq {
+			for _, t := range q.Tables() {
+				mysqlTables[q.ID] = append(mysqlTables[q.ID], TableName{Schema: "main", Name: t.Name})
+			}
+		}
 	}
 	seen := map[int]birdRecord{}
 	var out []Question
@@ -150,12 +174,20 @@ func BirdQuestions(dir, dialect string) ([]Question, error) {
 			continue
 		}
 		seen[r.QuestionID] = r
+		id := strconv.Itoa(r.QuestionID)
 		def := "public"
-		if dialect == schema.DialectMySQL {
+		switch dialect {
+		case schema.DialectMySQL:
 			def = r.DBID
+		case schema.DialectSQLite:
+			def = "main"
+		}
+		g := newGold(dialect, r.SQL, def)
+		if g.Err != nil && mysqlTables[id] != nil {
+			g.Tables, g.Err = mysqlTables[id], nil
 		}
 		out = append(out, Question{
-			ID:         strconv.Itoa(r.QuestionID),
+			ID:         id,
 			Set:        set,
 			Benchmark:  BenchBird,
 			Database:   r.DBID,
@@ -163,7 +195,7 @@ func BirdQuestions(dir, dialect string) ([]Question, error) {
 			Question:   r.Question,
 			Evidence:   r.Evidence,
 			Difficulty: r.Difficulty,
-			Gold:       []Gold{newGold(dialect, r.SQL, def)},
+			Gold:       []Gold{g},
 		})
 	}
 	return out, nil

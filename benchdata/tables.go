@@ -15,9 +15,9 @@ import (
 	"github.com/texttosql/text2sql/schema"
 )
 
-// DialectSQLite is the dialect of Spider's original gold queries. The
-// project has no SQLite parser; Spider publishes its own parse of every gold
-// query, which is where those questions' gold tables come from.
+// DialectSQLite is the dialect of Spider's original gold queries. Spider
+// publishes its own parse of every gold query, which is where those
+// questions' gold tables come from.
 const DialectSQLite = "sqlite"
 
 // TableName is a relation a query reads, spelled as the dialect's parser
@@ -49,6 +49,12 @@ func ReadTables(dialect, sql string) ([]TableName, error) {
 		return readTablesPostgres(sql)
 	case schema.DialectMySQL:
 		return readTablesMySQL(sql)
+	case schema.DialectSQLite:
+		// BIRD's SQLite gold quotes names with backticks and strings with
+		// single or double quotes, as MySQL reads them: the TiDB parser is
+		// a reader independent of SQLite, which the validator uses. SQLite
+		// scopes CTEs its own way (below).
+		return readTablesWith(sql, &mysqlWalker{selfReferring: true})
 	}
 	return nil, fmt.Errorf("no parser for dialect %q", dialect)
 }
@@ -230,6 +236,10 @@ func parseMySQL(sql string) ([]ast.StmtNode, error) {
 }
 
 func readTablesMySQL(sql string) ([]TableName, error) {
+	return readTablesWith(sql, &mysqlWalker{})
+}
+
+func readTablesWith(sql string, v *mysqlWalker) ([]TableName, error) {
 	stmts, err := parseMySQL(sql)
 	if err != nil {
 		return nil, err
@@ -237,7 +247,6 @@ func readTablesMySQL(sql string) ([]TableName, error) {
 	if len(stmts) == 0 {
 		return nil, fmt.Errorf("no statement")
 	}
-	v := &mysqlWalker{}
 	for _, s := range stmts {
 		s.Accept(v)
 	}
@@ -253,6 +262,9 @@ type mysqlWalker struct {
 	frames []map[string]bool
 	found  foundTables
 	seq    int
+	// selfReferring: every CTE sees its own name in its body, with or
+	// without RECURSIVE (SQLite's rule).
+	selfReferring bool
 }
 
 func withOf(n ast.Node) *ast.WithClause {
@@ -280,6 +292,9 @@ func (v *mysqlWalker) Enter(n ast.Node) (ast.Node, bool) {
 			}
 		}
 		v.frames = append(v.frames, frame)
+	}
+	if c, ok := n.(*ast.CommonTableExpression); ok && v.selfReferring && len(v.frames) > 0 {
+		v.frames[len(v.frames)-1][c.Name.L] = true
 	}
 	if tn, ok := n.(*ast.TableName); ok {
 		v.table(tn)

@@ -12,10 +12,11 @@ import (
 	"testing"
 )
 
-// runtimeLibraries are the shared objects the runtime image
-// (gcr.io/distroless/base-debian12) provides: glibc and its companions, and
-// OpenSSL. A cgo dependency needing anything else (libstdc++, libgcc_s,
-// libpq...) needs another runtime image, and this test says so.
+// runtimeLibraries are the shared objects every glibc runtime image
+// (gcr.io/distroless/base-debian12 and cc-debian12) provides: glibc and its
+// companions, and OpenSSL. The cc image adds the C++ runtime
+// (ccLibraries). A cgo dependency needing anything else (libpq...) needs
+// another runtime image, and this test says so.
 var runtimeLibraries = map[string]bool{
 	"libc.so.6":                   true,
 	"libm.so.6":                   true,
@@ -33,6 +34,9 @@ var runtimeLibraries = map[string]bool{
 
 // Runtime images known to ship glibc; "static" and "scratch" do not, and
 // cannot run a cgo binary.
+// ccLibraries are what gcr.io/distroless/cc-debian12 adds to base.
+var ccLibraries = map[string]bool{"libstdc++.so.6": true, "libgcc_s.so.1": true}
+
 var glibcRuntimes = []string{"gcr.io/distroless/base-debian12", "gcr.io/distroless/base-nossl-debian12", "gcr.io/distroless/cc-debian12"}
 
 func TestDockerfileRecipe(t *testing.T) {
@@ -96,8 +100,10 @@ func TestImageBinary(t *testing.T) {
 	if len(libs) == 0 {
 		t.Errorf("the binary is static; the Dockerfile's cgo build should link glibc dynamically (if it became static on purpose, switch the runtime image to distroless/static and update this test)")
 	}
+	df := readDockerfile(t, filepath.Join(repoRoot(t), "Dockerfile"))
+	cc := strings.HasPrefix(df.RuntimeImage, "gcr.io/distroless/cc-debian12")
 	for _, lib := range libs {
-		if !runtimeLibraries[lib] {
+		if !runtimeLibraries[lib] && !(cc && ccLibraries[lib]) {
 			t.Errorf("the binary needs %s, which the runtime image does not provide", lib)
 		}
 	}

@@ -74,10 +74,13 @@ func (e *PlanError) Error() string { return e.Err.Error() }
 func (e *PlanError) Unwrap() error { return e.Err }
 
 // NewDryRunner connects to a warehouse for db's dialect. dsn is a
-// PostgreSQL URL or a MySQL driver DSN (user:pass@tcp(host:port)/db).
-// maxCost > 0 refuses plans estimated above it: PostgreSQL's total cost,
-// MySQL's query_cost, MariaDB's cost (11.0 and later) or, where MariaDB
-// reports no cost (10.x), the rows its plan expects to examine.
+// PostgreSQL URL, a MySQL driver DSN (user:pass@tcp(host:port)/db), a
+// SQLite file path or file: URI (opened read-only), or a DuckDB file path
+// (opened read-only) or MotherDuck md: DSN. maxCost > 0 refuses plans
+// estimated above it: PostgreSQL's total cost, MySQL's query_cost,
+// MariaDB's cost (11.0 and later) or, where MariaDB reports no cost
+// (10.x), the rows its plan expects to examine. SQLite and DuckDB plans
+// carry no cost and are not limited.
 func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
 	switch db.Dialect() {
 	case schema.DialectPostgres:
@@ -104,6 +107,18 @@ func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout 
 		pool := sql.OpenDB(conn)
 		pool.SetMaxOpenConns(4)
 		return &mysqlDryRun{db: pool, timeout: timeout, maxCost: maxCost}, nil
+	case schema.DialectSQLite:
+		r, err := newSQLiteDryRun(dsn, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		return r, nil
+	case schema.DialectDuckDB:
+		r, err := newDuckDryRun(dsn, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+		}
+		return r, nil
 	}
 	return nil, fmt.Errorf("dry run for %s: backend %q has no dry run", db.Name, db.Backend)
 }

@@ -9,6 +9,8 @@ import (
 const (
 	DialectPostgres = "postgresql"
 	DialectMySQL    = "mysql"
+	DialectSQLite   = "sqlite"
+	DialectDuckDB   = "duckdb"
 )
 
 // dialects maps Superset backend names (SQLAlchemy URL backends) to the
@@ -22,6 +24,10 @@ var dialects = map[string]string{
 	"mysql":       DialectMySQL,
 	"mariadb":     DialectMySQL,
 	"tidb":        DialectMySQL,
+	"sqlite":      DialectSQLite,
+	// MotherDuck databases are DuckDB ones; Superset reports their
+	// SQLAlchemy backend as duckdb.
+	"duckdb": DialectDuckDB,
 }
 
 // DialectOf returns the dialect family of a Superset backend, or "" when the

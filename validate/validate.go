@@ -23,8 +23,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/texttosql/text2sql/schema"
+	"github.com/texttosql/text2sql/validate/duckdb"
 	"github.com/texttosql/text2sql/validate/mysql"
 	"github.com/texttosql/text2sql/validate/postgres"
+	"github.com/texttosql/text2sql/validate/sqlite"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -73,14 +75,19 @@ type Request struct {
 
 // Validator parses and judges statements. It is safe for concurrent use.
 type Validator struct {
-	pg    stmt.Parser
-	mu    sync.Mutex
-	mysql map[mysql.Options]stmt.Parser
+	pg     stmt.Parser
+	sqlite *sqlite.Parser
+	// duck is opened on first use: it holds an in-memory DuckDB.
+	duckOnce sync.Once
+	duck     *duckdb.Parser
+	duckErr  error
+	mu       sync.Mutex
+	mysql    map[mysql.Options]stmt.Parser
 }
 
 // New returns a Validator.
 func New() *Validator {
-	return &Validator{pg: postgres.New(), mysql: map[mysql.Options]stmt.Parser{}}
+	return &Validator{pg: postgres.New(), sqlite: sqlite.New(), mysql: map[mysql.Options]stmt.Parser{}}
 }
 
 // parser returns the adapter for db's backend, or a violation saying why
@@ -102,6 +109,22 @@ func (v *Validator) parser(db *schema.Database) (stmt.Parser, *Violation) {
 				Message: fmt.Sprintf("database %s: cannot configure the MySQL parser: %v", db.Name, err)}
 		}
 		v.mysql[o] = p
+		return p, nil
+	case schema.DialectDuckDB:
+		v.duckOnce.Do(func() { v.duck, v.duckErr = duckdb.New() })
+		if v.duckErr != nil {
+			return nil, &Violation{Code: stmt.CodeDialectUnsupported,
+				Message: fmt.Sprintf("database %s: DuckDB's parser could not be started: %v", db.Name, v.duckErr)}
+		}
+		return v.duck, nil
+	case schema.DialectSQLite:
+		// SQLite reads each statement against a shadow of this database's
+		// tables, so its adapter is per catalog version.
+		p, err := v.sqlite.For(db)
+		if err != nil {
+			return nil, &Violation{Code: stmt.CodeDialectUnsupported,
+				Message: fmt.Sprintf("database %s: its tables cannot be reproduced for SQLite's parser: %v", db.Name, err)}
+		}
 		return p, nil
 	}
 	return nil, &Violation{Code: stmt.CodeDialectUnsupported,

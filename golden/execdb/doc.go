@@ -9,6 +9,7 @@
 //     into its own PostgreSQL database named DefogDatabase(db), "defog_<db>".
 //     Tables stay where the file puts them (public, and consumer_div for
 //     ewallet).
+//
 //   - SpiderMan: the Spider dev databases that ship rows
 //     (spiderman_mysql/databases/<db>/schema.sql plus data/*.csv) into one
 //     MariaDB database each, named exactly as the Spider db_id: the schema
@@ -19,7 +20,12 @@
 //     the 8 SpiderMan questions reading it cannot be evaluated and are
 //     excluded by the gold tests.
 //
-// Each loaded database carries a marker (its database comment), written
+//   - SQLite and DuckDB (EmbeddedLoader): the same SpiderMan databases,
+//     written into one file per database (<db>.sqlite, <db>.duckdb) in a
+//     directory the caller owns, from the tables schema.sql declares and
+//     the rows of data/*.csv. Embedded.Run opens each file read-only.
+//
+// Each loaded server database carries a marker (its database comment), written
 // last, holding the sha256 of its source files and a digest of its table
 // row counts. A database whose marker is missing or differs (a changed
 // source file, an earlier load that stopped half way, rows changed since)

@@ -244,26 +244,11 @@ const insertBatch = 500
 // insertCSV inserts the rows of a CSV file (header: column names) into
 // db.table and returns how many it inserted.
 func insertCSV(ctx context.Context, conn *sql.Conn, db, table, file string) (int64, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0, err
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	rd := csv.NewReader(bytes.NewReader(data))
-	header, err := rd.Read()
-	if err != nil {
-		return 0, fmt.Errorf("%s: header: %w", file, err)
-	}
-	cols := make([]string, len(header))
-	for i, h := range header {
-		cols[i] = myIdent(h)
-	}
-	prefix := "INSERT INTO " + myIdent(db) + "." + myIdent(table) + " (" + strings.Join(cols, ", ") + ") VALUES "
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	var (
-		args  []any
-		nrows int
-		total int64
+		prefix, tuple string
+		args          []any
+		nrows         int
+		total         int64
 	)
 	flush := func() error {
 		if nrows == 0 {
@@ -277,32 +262,66 @@ func insertCSV(ctx context.Context, conn *sql.Conn, db, table, file string) (int
 		args, nrows = args[:0], 0
 		return nil
 	}
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	err := eachCSVRow(file, func(header []string) error {
+		cols := make([]string, len(header))
+		for i, h := range header {
+			cols[i] = myIdent(h)
 		}
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", file, err)
-		}
-		for _, f := range rec {
-			if f == "NULL" {
-				args = append(args, nil)
-			} else {
-				args = append(args, f)
-			}
-		}
+		prefix = "INSERT INTO " + myIdent(db) + "." + myIdent(table) + " (" + strings.Join(cols, ", ") + ") VALUES "
+		tuple = "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+		return nil
+	}, func(row []any) error {
+		args = append(args, row...)
 		nrows++
 		if nrows == insertBatch {
-			if err := flush(); err != nil {
-				return 0, err
-			}
+			return flush()
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if err := flush(); err != nil {
 		return 0, err
 	}
 	return total, nil
+}
+
+// eachCSVRow reads a SpiderMan CSV file: header gets the column names
+// (a byte-order mark dropped), row each record with the bare word NULL as
+// nil and every other field as a string.
+func eachCSVRow(file string, header func([]string) error, row func([]any) error) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	rd := csv.NewReader(bytes.NewReader(data))
+	names, err := rd.Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", file, err)
+	}
+	if err := header(names); err != nil {
+		return err
+	}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		vals := make([]any, len(rec))
+		for i, f := range rec {
+			if f != "NULL" {
+				vals[i] = f
+			}
+		}
+		if err := row(vals); err != nil {
+			return err
+		}
+	}
 }
 
 // myTableCounts counts the rows of every base table of database db.
