@@ -20,7 +20,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/texttosql/text2sql/test/needs"
+	"github.com/texttosql/text2sql/internal/needs"
 )
 
 // tmpRoot is a directory for the whole test binary's run, removed by

@@ -255,3 +255,25 @@ func (c *Catalog) Database(name string) *Database {
 }
 
 func formatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ForeignKeyTarget is the table a foreign key of t references (Ref) when
+// it holds every referenced column and t every referencing one, else nil.
+// Every reader of keys (what a caller may see, linking, the prompt)
+// resolves them here, so a key is the same edge everywhere or nowhere.
+func (d *Database) ForeignKeyTarget(t *Table, fk ForeignKey) *Table {
+	ref := d.Ref(t, fk.References)
+	if ref == nil {
+		return nil
+	}
+	for _, c := range fk.Columns {
+		if t.Column(c) == nil {
+			return nil
+		}
+	}
+	for _, c := range fk.References.Columns {
+		if ref.Column(c) == nil {
+			return nil
+		}
+	}
+	return ref
+}

@@ -2,51 +2,24 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/texttosql/text2sql/generate"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/validate"
 )
 
-// Generator answers a question with one validated statement: the
-// generation pipeline plugs in here.
+// Generator answers a question with one validated statement; the
+// generation pipeline (generate.Pipeline) plugs in here.
 //
-// Generate returns the response, or a status error: FAILED_PRECONDITION
-// with a texttosqlv1.GenerationFailure detail when no attempt produced valid
-// SQL, UNAVAILABLE when the model endpoint failed, and so on. An error that
-// is not a status error is logged and answered as INTERNAL.
+// Generate returns an answer, or an error: a *generate.Refusal when no
+// attempt produced valid SQL, the model client's error, the request's
+// context error. ErrorStatus turns each into the status the caller sees.
 type Generator interface {
-	Generate(ctx context.Context, in *GenerateInput) (*texttosqlv1.GenerateSQLResponse, error)
-}
-
-// GenerateInput is everything the service resolved for one GenerateSQL
-// request. Request limits (database present, question size) are checked
-// before Generate is called.
-type GenerateInput struct {
-	Request *texttosqlv1.GenerateSQLRequest
-	// Entry is the database and its catalog state. Entry.Database is the
-	// catalog Rules was compiled against.
-	Entry schema.Entry
-	// Rules is the operator's policy narrowed to the caller's scope;
-	// validate every candidate with it.
-	Rules *validate.Rules
-	// Visible reports whether the caller's scope includes a table, before
-	// the operator's policy (Rules.TableAllowed is both together).
-	Visible func(*schema.Table) bool
-	// Validator is the service's shared validator.
-	Validator *validate.Validator
-	Caller    Caller
-	RequestID string
-	// Logger carries the request id and caller.
-	Logger *slog.Logger
-	// LogQuestions says whether the operator allows questions and SQL in
-	// debug logs.
-	LogQuestions bool
+	Generate(ctx context.Context, req *generate.Request) (*generate.Answer, error)
 }
 
 // GenerateSQL answers a question through the configured Generator.
@@ -66,6 +39,10 @@ func (s *Service) GenerateSQL(ctx context.Context, req *texttosqlv1.GenerateSQLR
 	if err := s.checkHistory(req.GetHistory()); err != nil {
 		return nil, err
 	}
+	history := make([]generate.Turn, 0, len(req.GetHistory()))
+	for _, h := range req.GetHistory() {
+		history = append(history, generate.Turn{Question: h.GetQuestion(), SQL: h.GetSql()})
+	}
 	r, err := s.prepare(ctx, req.GetDatabase(), req.GetScope())
 	if err != nil {
 		return nil, err
@@ -75,28 +52,61 @@ func (s *Service) GenerateSQL(ctx context.Context, req *texttosqlv1.GenerateSQLR
 	if s.cfg.LogQuestions {
 		log.DebugContext(ctx, "generate", "database", r.db.Name, "scope", r.scope.Source, "question", req.GetQuestion())
 	}
-	resp, err := s.cfg.Generator.Generate(ctx, &GenerateInput{
-		Request:      req,
-		Entry:        schema.Entry{Database: r.db, Status: r.entry.Status},
-		Rules:        r.rules,
-		Visible:      r.scope.Visible,
-		Validator:    s.cfg.Validator,
-		Caller:       r.caller,
-		RequestID:    id,
-		Logger:       log,
-		LogQuestions: s.cfg.LogQuestions,
+	ans, err := s.cfg.Generator.Generate(ctx, &generate.Request{
+		Question:  req.GetQuestion(),
+		History:   history,
+		MaxRows:   int(req.GetMaxRows()),
+		SkipCache: req.GetSkipCache(),
+		Catalog:   schema.Entry{Database: r.db, Status: r.entry.Status},
+		Rules:     r.rules,
+		Validator: s.cfg.Validator,
+		Logger:    log,
 	})
 	if err != nil {
-		return nil, s.logged(ctx, "generation failed", toStatus(err), err)
+		return nil, s.logged(ctx, "generation failed", ErrorStatus(ctx, err), err)
 	}
-	if resp == nil {
-		log.ErrorContext(ctx, "generator returned neither a response nor an error")
+	if ans == nil {
+		log.ErrorContext(ctx, "generator returned neither an answer nor an error")
 		return nil, status.Error(codes.Internal, "internal error")
 	}
-	if resp.RequestId == "" {
-		resp.RequestId = id
+	return answerProto(ans, id), nil
+}
+
+// answerProto is the wire form of an answer.
+func answerProto(a *generate.Answer, requestID string) *texttosqlv1.GenerateSQLResponse {
+	out := &texttosqlv1.GenerateSQLResponse{
+		Sql:       a.SQL,
+		Dialect:   a.Dialect,
+		Tables:    a.Tables,
+		RequestId: requestID,
+		Database:  a.Database,
+		Schema:    a.Schema,
+		Cached:    a.Cached,
+		SqllabUrl: a.SQLLabURL,
+		Attempts:  attemptsProto(a.Attempts),
 	}
-	return resp, nil
+	if !a.Cached {
+		out.Usage = &texttosqlv1.Usage{
+			PromptTokens:     int32(a.Usage.PromptTokens),
+			CompletionTokens: int32(a.Usage.CompletionTokens),
+			TotalTokens:      int32(a.Usage.TotalTokens),
+		}
+	}
+	return out
+}
+
+func attemptsProto(as []generate.Attempt) []*texttosqlv1.Attempt {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]*texttosqlv1.Attempt, len(as))
+	for i, a := range as {
+		out[i] = &texttosqlv1.Attempt{Number: int32(a.Number), Sql: a.SQL, Error: a.Error}
+		if len(a.Violations) > 0 {
+			out[i].Violations = Violations(a.Violations)
+		}
+	}
+	return out
 }
 
 // checkHistory refuses a history the prompt cannot carry. Over-limit

@@ -73,6 +73,10 @@ func (d DatasetIDs) Contains(id int64) bool { return d[id] }
 // refuses the end user's token.
 var ErrScopeUnauthenticated = errors.New("the Superset access token in x-superset-authorization was refused")
 
+// ErrScopeForbidden is wrapped by ScopeResolver errors when Superset knows
+// the end user but refuses them the datasets.
+var ErrScopeForbidden = errors.New("Superset refuses this user")
+
 // authenticator checks bearer tokens. Tokens are compared as SHA-256
 // digests in constant time, against every configured token, so neither the
 // length nor the position of a match shows in the timing.
@@ -203,7 +207,7 @@ func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosq
 		}
 		ids, err := s.cfg.ScopeResolver.VisibleDatasets(ctx, token, databaseID)
 		if err != nil {
-			return Scope{}, scopeStatus(err)
+			return Scope{}, ErrorStatus(ctx, &unavailable{what: "cannot resolve the datasets visible to the Superset user", err: err})
 		}
 		return Scope{Restricted: true, Datasets: ids, Source: "superset-token"}, nil
 	}
@@ -215,20 +219,6 @@ func (s *Service) resolveScope(ctx context.Context, caller Caller, req *texttosq
 		return Scope{Restricted: true, Datasets: ids, Source: "trusted-caller"}, nil
 	}
 	return Scope{Source: "policy"}, nil
-}
-
-// scopeStatus classifies a ScopeResolver error.
-func scopeStatus(err error) error {
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if errors.Is(err, ErrScopeUnauthenticated) {
-		return status.Errorf(codes.Unauthenticated, "%v; sign in to Superset again", err)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return toStatus(err)
-	}
-	return status.Errorf(codes.Unavailable, "cannot resolve the datasets visible to the Superset user: %v", err)
 }
 
 type callerKey struct{}

@@ -190,7 +190,7 @@ func (s *Service) prepare(ctx context.Context, database string, scope *texttosql
 	}
 	entry, err := s.cfg.Store.Get(ctx, database)
 	if err != nil {
-		return nil, s.logged(ctx, "catalog lookup failed", sourceStatus(err), err)
+		return nil, s.logged(ctx, "catalog lookup failed", sourceStatus(ctx, err), err)
 	}
 	return s.prepareEntry(ctx, entry, scope)
 }
@@ -291,7 +291,7 @@ func nonNil(s []string) []string {
 func (s *Service) ListDatabases(ctx context.Context, _ *texttosqlv1.ListDatabasesRequest) (*texttosqlv1.ListDatabasesResponse, error) {
 	entries, err := s.cfg.Store.Databases(ctx)
 	if err != nil {
-		return nil, s.logged(ctx, "listing databases failed", sourceStatus(err), err)
+		return nil, s.logged(ctx, "listing databases failed", sourceStatus(ctx, err), err)
 	}
 	caller := CallerFrom(ctx)
 	sc, err := s.resolveScope(ctx, caller, nil, 0)
@@ -328,7 +328,7 @@ func (s *Service) RefreshSchema(ctx context.Context, req *texttosqlv1.RefreshSch
 	}
 	entry, err := s.cfg.Store.Refresh(ctx, req.GetDatabase())
 	if err != nil {
-		return nil, s.logged(ctx, "schema refresh failed", sourceStatus(err), err)
+		return nil, s.logged(ctx, "schema refresh failed", sourceStatus(ctx, err), err)
 	}
 	r, err := s.prepareEntry(ctx, entry, nil)
 	if err != nil {

@@ -366,16 +366,6 @@ func tableMatches(entry string, t *schema.Table) bool {
 // Database is the catalog the rules were compiled against.
 func (r *Rules) Database() *schema.Database { return r.db }
 
-// TableAllowed reports whether t may be read.
-func (r *Rules) TableAllowed(t *schema.Table) bool { return r.allowed[t] }
-
-// ColumnAllowed reports whether column col of t may be read. It does not
-// check the table itself.
-func (r *Rules) ColumnAllowed(t *schema.Table, col string) bool {
-	denied := r.denied[t]
-	return len(denied) == 0 || !denied[strings.ToLower(col)]
-}
-
 // FunctionAllowed reports whether the policy adds the function name,
 // given as [schema.]name in lower case.
 func (r *Rules) FunctionAllowed(name string) bool { return r.functions[name] }

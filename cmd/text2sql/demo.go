@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/texttosql/text2sql/test/golden"
+	"github.com/texttosql/text2sql/golden"
 )
 
 func init() {

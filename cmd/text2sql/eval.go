@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/texttosql/text2sql/server/llm"
-	"github.com/texttosql/text2sql/test/benchdata"
-	"github.com/texttosql/text2sql/test/execdb"
-	"github.com/texttosql/text2sql/test/golden"
+	"github.com/texttosql/text2sql/benchdata"
+	"github.com/texttosql/text2sql/golden"
+	"github.com/texttosql/text2sql/golden/execdb"
+	"github.com/texttosql/text2sql/llm"
 )
 
 func init() {
@@ -34,13 +34,13 @@ func runEval(ctx context.Context, env *environ, args []string) int {
 	var o evalOptions
 	s := &settings{
 		command: "eval",
-		summary: "Runs golden question sets (test/golden/*.yaml) through the real service on loopback, over HTTP and gRPC,\n" +
+		summary: "Runs golden question sets (golden/*.yaml) through the real service on loopback, over HTTP and gRPC,\n" +
 			"with the model played by each set's cassette, and scores the answers: validity, refusals, expected tables,\n" +
 			"and execution accuracy (generated and gold SQL run read-only on the loaded benchmark databases).\n" +
 			"With --record it asks each case once and writes the set's cassette: from a real endpoint when\n" +
 			"--llm-model is set, else from the set itself (scripted answers, else the first gold query).",
 	}
-	s.String(&o.sets, "set", "test/golden", "golden set files, comma-separated, or a directory of them")
+	s.String(&o.sets, "set", "golden", "golden set files, comma-separated, or a directory of them")
 	s.String(&o.transports, "transport", "http,grpc", "transports to ask over: http, grpc or both")
 	s.Bool(&o.record, "record", false, "record cassettes instead of replaying them")
 	s.String(&o.model.Model, "llm-model", "", "with --record: the model to record (else the set's own answers are recorded)")
@@ -200,7 +200,7 @@ func evalSets(ctx context.Context, env *environ, o *evalOptions, sets []*golden.
 	fmt.Fprintf(env.stdout, "%-16s %-5s %6s %10s %9s %9s %9s %10s %10s\n", "set", "via", "cases", "exec acc", "validity", "refusals", "attempts", "p50", "p95")
 	for _, s := range sums {
 		fmt.Fprintf(env.stdout, "%-16s %-5s %6d %10s %9s %9s %9.2f %10v %10v\n", s.Set, s.Transport, s.Cases,
-			percent(s.ExecutionAccuracy()), percent(s.Validity()), percent(s.RefusalRate()), s.MeanAttempts(),
+			golden.Percent(s.ExecutionAccuracy()), golden.Percent(s.Validity()), golden.Percent(s.RefusalRate()), s.MeanAttempts(),
 			s.Latency(0.5).Round(10*time.Microsecond), s.Latency(0.95).Round(10*time.Microsecond))
 	}
 	fmt.Fprintf(env.stdout, "report: %s, chart: %s\n", o.report, o.chart)
@@ -276,13 +276,6 @@ func writeReport(o *evalOptions, sums []*golden.Summary, all []*golden.Outcome, 
 		}
 	}
 	return nil
-}
-
-func percent(f float64) string {
-	if f < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%%", 100*f)
 }
 
 func orNone(s string) string {

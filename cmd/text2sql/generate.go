@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/internal/app"
+	"github.com/texttosql/text2sql/llm"
 )
-
-func init() { serveExtensions = append(serveExtensions, generateExtension) }
 
 // generateOptions are the settings of question-to-SQL generation.
 type generateOptions struct {
@@ -55,73 +52,40 @@ func (o *generateOptions) define(s *settings) {
 	s.Float(&o.dryRunMaxCost, "dry-run-max-cost", 0, "refuse plans estimated above this cost (MariaDB 10.x: rows examined); 0 means no ceiling")
 }
 
-func generateExtension(s *settings) func(context.Context, *serveBuild) error {
-	var o generateOptions
-	o.define(s)
-	return func(ctx context.Context, b *serveBuild) error {
-		if o.llm.Model == "" {
-			return nil
-		}
-		p, err := o.pipeline(b)
-		if err != nil {
-			return err
-		}
-		b.OnClose(func() error { p.Close(); return nil })
-		b.Config.Generator = p
-		b.Config.Logger.Info("GenerateSQL served", "model", o.llm.Model, "endpoint", o.llm.BaseURL, "attempts", o.attempts)
+// apply adds the pipeline's options when a model is configured.
+func (o *generateOptions) apply(opts *app.Options) error {
+	if o.llm.Model == "" {
 		return nil
 	}
-}
-
-// pipeline assembles the generation pipeline from the settings.
-func (o *generateOptions) pipeline(b *serveBuild) (*generate.Pipeline, error) {
 	if o.tokens < 1 || o.attempts < 1 || o.budget < 1 {
-		return nil, errors.New("--llm-max-tokens, --generate-attempts and --schema-budget must be positive")
+		return errors.New("--llm-max-tokens, --generate-attempts and --schema-budget must be positive")
 	}
 	cfg := o.llm
 	cfg.Temperature, cfg.MaxTokens = float32(o.temperature), o.tokens
 	cfg.OmitTemperature, cfg.UseMaxCompletionTokens = o.reasoning, o.reasoning
-	model, err := llm.New(cfg, llm.WithRegisterer(b.Config.Registry), llm.WithLogger(b.Config.Logger))
-	if err != nil {
-		return nil, fmt.Errorf("model endpoint: %w", err)
+	opts.Model = cfg
+	opts.Generate = generate.Config{
+		MaxAttempts: o.attempts, SchemaBudget: o.budget, Examples: o.examplesPerPrompt, SupersetURL: o.sqlLabURL,
 	}
-	linker, err := link.Default()
-	if err != nil {
-		return nil, fmt.Errorf("schema linking: %w", err)
-	}
-	opts := []generate.Option{generate.WithMetrics(generate.NewMetrics(b.Config.Registry))}
 	if o.examplesPath != "" {
 		x, err := generate.LoadExamples(o.examplesPath)
 		if err != nil {
-			return nil, fmt.Errorf("--examples: %w", err)
+			return fmt.Errorf("--examples: %w", err)
 		}
-		opts = append(opts, generate.WithExamples(x))
+		opts.Examples = x
 	}
-	switch {
-	case o.cacheTTL <= 0:
-	case o.redisURL != "":
-		c, err := generate.NewRedisCache(o.redisURL, o.cacheTTL)
-		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
-		}
-		b.OnClose(c.Close)
-		opts = append(opts, generate.WithCache(c))
-	default:
-		opts = append(opts, generate.WithCache(generate.NewMemoryCache(o.cacheSize, o.cacheTTL)))
-	}
+	opts.Cache = app.Cache{RedisURL: o.redisURL, Size: o.cacheSize, TTL: o.cacheTTL}
 	dry, err := o.dryRuns()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	opts = append(opts, dry...)
-	return generate.New(generate.Config{
-		MaxAttempts: o.attempts, SchemaBudget: o.budget, Examples: o.examplesPerPrompt, SupersetURL: o.sqlLabURL,
-	}, model, linker, opts...), nil
+	opts.DryRuns = dry
+	return nil
 }
 
 // dryRuns parses --dry-run; the pipeline connects on first use.
-func (o *generateOptions) dryRuns() ([]generate.Option, error) {
-	var opts []generate.Option
+func (o *generateOptions) dryRuns() ([]app.DryRun, error) {
+	var out []app.DryRun
 	for _, item := range strings.Split(o.dryRun, ";") {
 		if strings.TrimSpace(item) == "" {
 			continue
@@ -131,9 +95,9 @@ func (o *generateOptions) dryRuns() ([]generate.Option, error) {
 		if !ok || name == "" || dsn == "" {
 			return nil, fmt.Errorf("--dry-run: %q is not database=dsn", redactDSN(item))
 		}
-		opts = append(opts, generate.WithDryRun(name, dsn, o.dryRunTimeout, o.dryRunMaxCost))
+		out = append(out, app.DryRun{Database: name, DSN: dsn, Timeout: o.dryRunTimeout, MaxCost: o.dryRunMaxCost})
 	}
-	return opts, nil
+	return out, nil
 }
 
 // redactDSN keeps what is before "=" so a malformed setting can be named

@@ -50,36 +50,24 @@ func runLink(ctx context.Context, env *environ, args []string) int {
 	if database == "" && len(catalog.Databases) == 1 {
 		database = catalog.Databases[0].Name
 	}
-	if err := link.RunJSONL(env.stdin, env.stdout, visibleCatalog(catalog, policy), database, budget); err != nil {
+	if err := link.RunJSONL(env.stdin, env.stdout, catalog, policyVisibility(policy), database, budget); err != nil {
 		fmt.Fprintf(env.stderr, "text2sql link: %v\n", err)
 		return exitFailure
 	}
 	return exitOK
 }
 
-// visibleCatalog is the catalog as the policy lets a caller see it: denied
-// tables and columns removed, so they neither show nor weigh in ranking.
-func visibleCatalog(c *schema.Catalog, p *validate.Policy) *schema.Catalog {
-	out := &schema.Catalog{}
-	for _, d := range c.Databases {
-		rules, _ := p.Compile(d)
-		nd := &schema.Database{Name: d.Name, ID: d.ID, Backend: d.Backend, DefaultSchema: d.DefaultSchema,
-			DefaultCatalog: d.DefaultCatalog, SQLMode: d.SQLMode}
-		for _, t := range d.Tables {
-			if !rules.TableAllowed(t) {
-				continue
-			}
-			nt := *t
-			nt.Columns = nil
-			for _, col := range t.Columns {
-				if rules.ColumnAllowed(t, col.Name) {
-					nt.Columns = append(nt.Columns, col)
-				}
-			}
-			nd.Tables = append(nd.Tables, &nt)
+// policyVisibility is what the policy lets a caller see of a database:
+// the same rules the service links and validates with.
+// Each database's rules are compiled once.
+func policyVisibility(p *validate.Policy) func(*schema.Database) link.Visibility {
+	compiled := map[*schema.Database]*validate.Rules{}
+	return func(db *schema.Database) link.Visibility {
+		if r, ok := compiled[db]; ok {
+			return r
 		}
-		nd.Index()
-		out.Databases = append(out.Databases, nd)
+		r, _ := p.Compile(db)
+		compiled[db] = r
+		return r
 	}
-	return out
 }

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/texttosql/text2sql/internal/app"
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/server"
+	"github.com/texttosql/text2sql/validate"
 )
 
 func init() {
@@ -37,31 +39,9 @@ type serveOptions struct {
 	shutdownDelay          time.Duration
 }
 
-// serveBuild is what `serve` assembles before it starts. Extensions
-// (serveExtensions) see it after the settings here are applied and may
-// replace Config.Store or set Config.Generator and Config.ScopeResolver;
-// Config.Registry and Config.Logger are already set for them to use.
-type serveBuild struct {
-	Config *server.Config
-	// SamplePolicy is true when no policy file was given and the sample
-	// policy (written for the sample catalog) is in Config.Policy.
-	SamplePolicy bool
-	closers      []func() error
-}
-
-// OnClose registers cleanup to run after the server has stopped.
-func (b *serveBuild) OnClose(f func() error) { b.closers = append(b.closers, f) }
-
-// serveExtension adds settings to `serve` (defining them on s) and returns
-// the step that applies them once parsed. Files that add subsystems
-// (Superset, the model endpoint, a cache) append one from their init, so
-// this file does not change when they arrive.
-type serveExtension func(s *settings) (apply func(ctx context.Context, b *serveBuild) error)
-
-var serveExtensions []serveExtension
-
-// serveSettings is the table of `serve` settings.
-func serveSettings(o *serveOptions) *settings {
+// serveSettings is the table of `serve` settings: this file's, then
+// generation's and Superset's.
+func serveSettings(o *serveOptions, g *generateOptions, ss *supersetServeOptions) *settings {
 	s := &settings{
 		command: "serve",
 		summary: "Serves the text2sql API: HTTP/JSON (with /healthz, /readyz, /metrics and /openapi.json) and gRPC.\n" +
@@ -94,6 +74,8 @@ func serveSettings(o *serveOptions) *settings {
 	s.Int(&o.maxInFlight, "max-in-flight", 64, "requests one caller may have running at once; 0 means no limit")
 	s.Duration(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long while reporting not ready (set ~5s behind a load balancer)")
 	s.Duration(&o.shutdownGrace, "shutdown-grace", server.DefaultShutdownGrace, "on SIGTERM, how long in-flight requests may finish before they are cut off")
+	g.define(s)
+	ss.define(s)
 	return s
 }
 
@@ -110,11 +92,9 @@ func runServe(ctx context.Context, env *environ, args []string) int {
 
 func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) int {
 	var o serveOptions
-	s := serveSettings(&o)
-	applies := make([]func(context.Context, *serveBuild) error, 0, len(serveExtensions))
-	for _, ext := range serveExtensions {
-		applies = append(applies, ext(s))
-	}
+	var g generateOptions
+	var ss supersetServeOptions
+	s := serveSettings(&o, &g, &ss)
 	rest, err := s.parse(env, args)
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
@@ -126,33 +106,28 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 	if err != nil {
 		return s.fail(env, err)
 	}
-	b, err := buildServe(ctx, env, &o, log)
-	if err == nil {
-		for _, apply := range applies {
-			if err = apply(ctx, b); err != nil {
-				break
-			}
-		}
-	}
-	defer func() {
-		for i := len(b.closers) - 1; i >= 0; i-- {
-			if cerr := b.closers[i](); cerr != nil {
-				log.Warn("cleanup failed", "error", cerr.Error())
-			}
-		}
-	}()
+	opts, err := serveAppOptions(env, &o, &g, &ss, log)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		return exitFailure
 	}
 	if hooks.config != nil {
-		hooks.config(b.Config)
+		hooks.config(&opts.Server)
 	}
-	srv, err := server.New(*b.Config)
+	a, err := app.New(ctx, opts)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		return exitFailure
 	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			log.Warn("cleanup failed", "error", err.Error())
+		}
+	}()
+	if a.Pipeline != nil {
+		log.Info("GenerateSQL served", "model", g.llm.Model, "endpoint", g.llm.BaseURL, "attempts", g.attempts)
+	}
+	srv := a.Server
 	if err := srv.Start(); err != nil {
 		log.Error("cannot start", "error", err.Error())
 		return exitFailure
@@ -168,16 +143,39 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 	return exitOK
 }
 
-// buildServe turns the settings of this file into a server configuration.
-func buildServe(ctx context.Context, env *environ, o *serveOptions, log *slog.Logger) (*serveBuild, error) {
-	b := &serveBuild{}
+// serveAppOptions turns the settings of `serve` into the service's options.
+func serveAppOptions(env *environ, o *serveOptions, g *generateOptions, ss *supersetServeOptions, log *slog.Logger) (app.Options, error) {
+	cfg, samplePolicy, err := serverConfig(env, o, log)
+	if err != nil {
+		return app.Options{}, err
+	}
+	opts := app.Options{Server: cfg}
+	if ss.url != "" {
+		opts.Superset = ss.options()
+		if samplePolicy {
+			// The sample policy names the sample's tables; Superset's own
+			// permissions and the caller's scope decide for real catalogs.
+			opts.Server.Policy = validate.DefaultPolicy()
+			log.Warn("no --policy with a Superset catalog: every table the service account sees is allowed, narrowed by each caller's scope")
+		}
+	}
+	if err := g.apply(&opts); err != nil {
+		return app.Options{}, err
+	}
+	return opts, nil
+}
+
+// serverConfig turns the settings of this file into a server
+// configuration; samplePolicy says the sample policy was chosen because no
+// policy file was given.
+func serverConfig(env *environ, o *serveOptions, log *slog.Logger) (cfg server.Config, samplePolicy bool, err error) {
 	catalog, policy, err := loadCatalog(o.schemaPath, o.policyPath)
 	if err != nil {
-		return b, err
+		return cfg, false, err
 	}
 	callers, err := loadCallers(env, o.callers, o.tokensDir)
 	if err != nil {
-		return b, err
+		return cfg, false, err
 	}
 	source := o.schemaPath
 	if source == "" {
@@ -194,17 +192,16 @@ func buildServe(ctx context.Context, env *environ, o *serveOptions, log *slog.Lo
 	}{{"--max-sql-bytes", o.maxSQLBytes}, {"--max-question-bytes", o.maxQuestionBytes}, {"--max-request-bytes", o.maxRequestBytes},
 		{"--max-history-turns", o.maxHistoryTurns}, {"--max-history-bytes", o.maxHistoryBytes}} {
 		if n.v <= 0 {
-			return b, fmt.Errorf("%s must be positive", n.name)
+			return cfg, false, fmt.Errorf("%s must be positive", n.name)
 		}
 	}
 	if o.rateLimit < 0 || o.rateBurst < 0 || o.maxInFlight < 0 {
-		return b, errors.New("--rate-limit, --rate-burst and --max-in-flight must not be negative")
+		return cfg, false, errors.New("--rate-limit, --rate-burst and --max-in-flight must not be negative")
 	}
 	if o.requestTimeout <= 0 || o.shutdownGrace <= 0 || o.shutdownDelay < 0 {
-		return b, errors.New("--request-timeout and --shutdown-grace must be positive, --shutdown-delay not negative")
+		return cfg, false, errors.New("--request-timeout and --shutdown-grace must be positive, --shutdown-delay not negative")
 	}
-	b.SamplePolicy = o.policyPath == "" && o.schemaPath == ""
-	b.Config = &server.Config{
+	return server.Config{
 		Store:            schema.NewFileStore(catalog, o.schemaPath),
 		Policy:           policy,
 		Callers:          callers,
@@ -222,8 +219,7 @@ func buildServe(ctx context.Context, env *environ, o *serveOptions, log *slog.Lo
 		GRPCAddr:         o.grpcAddr,
 		ShutdownDelay:    o.shutdownDelay,
 		ShutdownGrace:    o.shutdownGrace,
-	}
-	return b, nil
+	}, o.policyPath == "" && o.schemaPath == "", nil
 }
 
 // newLogger builds the structured logger every part of `serve` writes to.

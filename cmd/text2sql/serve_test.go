@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/texttosql/text2sql/generate"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/server"
 	"github.com/texttosql/text2sql/validate"
@@ -49,10 +50,10 @@ func newFakeGenerator() *fakeGenerator {
 	return &fakeGenerator{entered: make(chan string, 16), release: make(chan struct{})}
 }
 
-func (g *fakeGenerator) Generate(ctx context.Context, in *server.GenerateInput) (*texttosqlv1.GenerateSQLResponse, error) {
-	switch q := in.Request.GetQuestion(); q {
+func (g *fakeGenerator) Generate(ctx context.Context, req *generate.Request) (*generate.Answer, error) {
+	switch req.Question {
 	case "block":
-		g.entered <- in.RequestID
+		g.entered <- server.RequestIDFrom(ctx)
 		select {
 		case <-g.release:
 		case <-ctx.Done():
@@ -62,14 +63,10 @@ func (g *fakeGenerator) Generate(ctx context.Context, in *server.GenerateInput) 
 		<-ctx.Done()
 		return nil, ctx.Err()
 	case "fail":
-		st, err := status.New(codes.FailedPrecondition, "no attempt produced valid SQL").WithDetails(&texttosqlv1.GenerationFailure{
-			RequestId:  in.RequestID,
-			Violations: []*texttosqlv1.Violation{{Code: "TABLE_NOT_ALLOWED", Message: "table public.users may not be read"}},
-		})
-		if err != nil {
-			return nil, err
+		return nil, &generate.Refusal{
+			Reason:     "no attempt produced valid SQL",
+			Violations: []validate.Violation{{Code: "TABLE_NOT_ALLOWED", Message: "table public.users may not be read"}},
 		}
-		return nil, st.Err()
 	case "panic":
 		panic("generator exploded: secret-panic-detail")
 	case "oops":
@@ -77,11 +74,12 @@ func (g *fakeGenerator) Generate(ctx context.Context, in *server.GenerateInput) 
 	}
 	// Answer with the tables the caller may see, validated like the
 	// pipeline would.
-	res := in.Validator.Validate(validate.Request{SQL: "SELECT id FROM orders", Database: in.Entry.Database, Rules: in.Rules})
+	db := req.Catalog.Database
+	res := req.Validator.Validate(validate.Request{SQL: "SELECT id FROM orders", Database: db, Rules: req.Rules})
 	if !res.Valid {
-		return nil, status.Errorf(codes.FailedPrecondition, "%s", res.Violations[0].Message)
+		return nil, &generate.Refusal{Reason: res.Violations[0].Message, Violations: res.Violations}
 	}
-	return &texttosqlv1.GenerateSQLResponse{Sql: res.SQL, Dialect: res.Dialect, Tables: res.Tables, Database: in.Entry.Database.Name}, nil
+	return &generate.Answer{SQL: res.SQL, Dialect: res.Dialect, Tables: res.Tables, Database: db.Name}, nil
 }
 
 func withGenerator(g server.Generator) func(*server.Config) {

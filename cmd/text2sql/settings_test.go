@@ -13,7 +13,7 @@ import (
 
 func TestSettingsEnvAndFlags(t *testing.T) {
 	var o serveOptions
-	s := serveSettings(&o)
+	s := serveSettings(&o, &generateOptions{}, &supersetServeOptions{})
 	env := testEnv(map[string]string{
 		"TEXT2SQL_HTTP_ADDR":       ":8080",
 		"TEXT2SQL_GRPC_ADDR":       ":9090",
@@ -36,7 +36,7 @@ func TestSettingsEnvAndFlags(t *testing.T) {
 	}
 }
 
-// Every serve and validate setting, including those extensions add, is
+// Every serve and validate setting, generation's and Superset's included, is
 // documented in the README under its flag and its environment variable.
 func TestREADMEDocumentsSettings(t *testing.T) {
 	data, err := os.ReadFile("../../README.md")
@@ -46,10 +46,7 @@ func TestREADMEDocumentsSettings(t *testing.T) {
 	readme := string(data)
 	var so serveOptions
 	var vo validateOptions
-	serveTable := serveSettings(&so)
-	for _, ext := range serveExtensions {
-		ext(serveTable)
-	}
+	serveTable := serveSettings(&so, &generateOptions{}, &supersetServeOptions{})
 	for _, s := range []*settings{serveTable, validateSettings(&vo)} {
 		for _, st := range s.list {
 			if !strings.Contains(readme, "`--"+st.name+"`") || !strings.Contains(readme, "`"+st.env()+"`") {

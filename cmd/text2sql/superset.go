@@ -7,17 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
-	"github.com/texttosql/text2sql/schema/cache"
+	"github.com/texttosql/text2sql/internal/app"
 	"github.com/texttosql/text2sql/schema/superset"
-	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/validate"
 )
 
 func init() {
-	serveExtensions = append(serveExtensions, supersetExtension)
 	register(&command{name: "schema", summary: "schema tools: `schema pull` writes a schema file from a live Superset", run: runSchema})
 }
 
@@ -57,60 +51,21 @@ func (o *supersetOptions) config() superset.Config {
 	}
 }
 
-func supersetExtension(s *settings) func(context.Context, *serveBuild) error {
-	var o supersetOptions
-	o.define(s)
-	var ttl, fullEvery, scopeTTL time.Duration
-	s.Duration(&ttl, "schema-ttl", 5*time.Minute, "how old a Superset catalog may get before it is refreshed")
-	s.Duration(&fullEvery, "schema-full-every", time.Hour, "how often a refresh rebuilds a catalog instead of updating it")
-	s.Duration(&scopeTTL, "scope-ttl", superset.DefaultScopeTTL, "how long the datasets a Superset user may see are reused")
-	return func(ctx context.Context, b *serveBuild) error {
-		if o.url == "" {
-			return nil
-		}
-		log := b.Config.Logger
-		cfg := o.config()
-		cfg.Logger, cfg.Registerer = log, b.Config.Registry
-		client, err := superset.New(cfg)
-		if err != nil {
-			return fmt.Errorf("superset: %w", err)
-		}
-		store, err := cache.New(superset.NewSource(client), cache.Options{
-			TTL: ttl, FullEvery: fullEvery, Logger: log, Registerer: b.Config.Registry,
-		})
-		if err != nil {
-			return err
-		}
-		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		go store.Run(runCtx)
-		b.OnClose(func() error { stop(); store.Close(); return nil })
-		b.Config.Store = store
-		b.Config.ScopeResolver = supersetScope{superset.NewScope(client, superset.ScopeOptions{TTL: scopeTTL})}
-		if b.SamplePolicy {
-			// The sample policy names the sample's tables; Superset's own
-			// permissions and the caller's scope decide for real catalogs.
-			b.Config.Policy = validate.DefaultPolicy()
-			log.Warn("no --policy with a Superset catalog: every table the service account sees is allowed, narrowed by each caller's scope")
-		}
-		log.Info("catalogs come from Superset", "superset", cfg.String())
-		return nil
-	}
+// supersetServeOptions are the Superset settings of `serve`.
+type supersetServeOptions struct {
+	supersetOptions
+	ttl, fullEvery, scopeTTL time.Duration
 }
 
-// supersetScope resolves an end user's token through Superset.
-type supersetScope struct{ s *superset.Scope }
+func (o *supersetServeOptions) define(s *settings) {
+	o.supersetOptions.define(s)
+	s.Duration(&o.ttl, "schema-ttl", 5*time.Minute, "how old a Superset catalog may get before it is refreshed")
+	s.Duration(&o.fullEvery, "schema-full-every", time.Hour, "how often a refresh rebuilds a catalog instead of updating it")
+	s.Duration(&o.scopeTTL, "scope-ttl", superset.DefaultScopeTTL, "how long the datasets a Superset user may see are reused")
+}
 
-func (a supersetScope) VisibleDatasets(ctx context.Context, token string, databaseID int64) (server.DatasetSet, error) {
-	ids, err := a.s.VisibleDatasets(ctx, token, databaseID)
-	switch {
-	case errors.Is(err, superset.ErrUserUnauthenticated):
-		return nil, fmt.Errorf("%v: %w", err, server.ErrScopeUnauthenticated)
-	case errors.Is(err, superset.ErrUserForbidden):
-		return nil, status.Errorf(codes.PermissionDenied, "Superset refuses this user: %v", err)
-	case err != nil:
-		return nil, err
-	}
-	return ids, nil
+func (o *supersetServeOptions) options() *app.Superset {
+	return &app.Superset{Client: o.config(), TTL: o.ttl, FullEvery: o.fullEvery, ScopeTTL: o.scopeTTL}
 }
 
 func runSchema(ctx context.Context, env *environ, args []string) int {

@@ -44,7 +44,7 @@ func TestCatalogQualifiedNames(t *testing.T) {
 	// Hiding the production customers drops the keys into them from both
 	// catalogs' orders.
 	hidden, err := l.Link(c.Database("lake"), Query{Question: "total order amount per customer name", Budget: 2000,
-		Visible: func(t *schema.Table) bool { return t.QualifiedName() != "prod.sales.customers" }})
+		Visibility: testVisibility{db: c.Database("lake"), table: func(t *schema.Table) bool { return t.QualifiedName() != "prod.sales.customers" }}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,12 +45,12 @@ const maxLine = 1 << 20
 
 // RunJSONL links a stream of questions with the default Linker. See
 // Linker.RunJSONL.
-func RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, defaultDatabase string, budget int) error {
+func RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, visibility func(*schema.Database) Visibility, defaultDatabase string, budget int) error {
 	l, err := Default()
 	if err != nil {
 		return err
 	}
-	return l.RunJSONL(r, w, catalog, defaultDatabase, budget)
+	return l.RunJSONL(r, w, catalog, visibility, defaultDatabase, budget)
 }
 
 // RunJSONL reads one JSON object per line, {"id": ..., "database": ...,
@@ -60,8 +60,9 @@ func RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, defaultDatabase
 // question, names an unknown database, or asks for no database when there
 // is no default. Blank lines are skipped. A bad line never stops the run:
 // only a failure to read r or write w is returned. budget ≤ 0 means the
-// Linker's default; every table of the catalog is visible.
-func (l *Linker) RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, defaultDatabase string, budget int) error {
+// Linker's default. visibility gives what may be seen of a database; nil
+// shows everything.
+func (l *Linker) RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, visibility func(*schema.Database) Visibility, defaultDatabase string, budget int) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -70,7 +71,7 @@ func (l *Linker) RunJSONL(r io.Reader, w io.Writer, catalog *schema.Catalog, def
 	for {
 		line, tooLong, err := readLine(br)
 		if len(line) > 0 || tooLong {
-			out := l.jsonlLine(line, tooLong, catalog, defaultDatabase, budget, versions)
+			out := l.jsonlLine(line, tooLong, catalog, visibility, defaultDatabase, budget, versions)
 			if werr := enc.Encode(out); werr != nil {
 				return werr
 			}
@@ -104,7 +105,7 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 	}
 }
 
-func (l *Linker) jsonlLine(line []byte, tooLong bool, catalog *schema.Catalog, defaultDatabase string, budget int, versions map[*schema.Database]string) any {
+func (l *Linker) jsonlLine(line []byte, tooLong bool, catalog *schema.Catalog, visibility func(*schema.Database) Visibility, defaultDatabase string, budget int, versions map[*schema.Database]string) any {
 	fail := func(id json.RawMessage, format string, args ...any) JSONLError {
 		if len(id) == 0 {
 			id = json.RawMessage("null")
@@ -153,7 +154,11 @@ func (l *Linker) jsonlLine(line []byte, tooLong bool, catalog *schema.Catalog, d
 		v = db.Version()
 		versions[db] = v
 	}
-	res, err := l.Link(db, Query{Question: req.Question, Budget: budget, Version: v})
+	q := Query{Question: req.Question, Budget: budget, Version: v}
+	if visibility != nil {
+		q.Visibility = visibility(db)
+	}
+	res, err := l.Link(db, q)
 	if err != nil {
 		if errors.Is(err, ErrNoDatabase) {
 			return fail(id, "unknown database %q", name)

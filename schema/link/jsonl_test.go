@@ -48,7 +48,7 @@ func TestRunJSONLContract(t *testing.T) {
 	var out bytes.Buffer
 	l := newLinker(t, Options{})
 	const budget = 500
-	if err := l.RunJSONL(strings.NewReader(input), &out, shopCatalog(t), "shop", budget); err != nil {
+	if err := l.RunJSONL(strings.NewReader(input), &out, shopCatalog(t), nil, "shop", budget); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -110,7 +110,7 @@ func TestRunJSONLContract(t *testing.T) {
 
 func TestRunJSONLNoDefaultDatabase(t *testing.T) {
 	var out bytes.Buffer
-	err := RunJSONL(strings.NewReader(`{"id":"a","question":"orders"}`), &out, shopCatalog(t), "", 0)
+	err := RunJSONL(strings.NewReader(`{"id":"a","question":"orders"}`), &out, shopCatalog(t), nil, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +132,10 @@ func (failReader) Read([]byte) (int, error) { return 0, errors.New("broken pipe"
 func TestRunJSONLIOErrors(t *testing.T) {
 	l := newLinker(t, Options{})
 	many := strings.Repeat(`{"id":"a","question":"orders"}`+"\n", 2000)
-	if err := l.RunJSONL(strings.NewReader(many), failWriter{}, shopCatalog(t), "shop", 100); err == nil {
+	if err := l.RunJSONL(strings.NewReader(many), failWriter{}, shopCatalog(t), nil, "shop", 100); err == nil {
 		t.Error("write failure not returned")
 	}
-	if err := l.RunJSONL(bufio.NewReader(failReader{}), &bytes.Buffer{}, shopCatalog(t), "shop", 100); err == nil {
+	if err := l.RunJSONL(bufio.NewReader(failReader{}), &bytes.Buffer{}, shopCatalog(t), nil, "shop", 100); err == nil {
 		t.Error("read failure not returned")
 	}
 }

@@ -20,7 +20,6 @@ package link
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -128,18 +127,25 @@ type Query struct {
 	// Budget is the most tokens the rendered schema may take; 0 means the
 	// Linker's default.
 	Budget int
-	// Visible reports whether the caller may see a table; nil means every
-	// table. A table it rejects is never ranked, linked, rendered, or walked
-	// through on a join path.
-	Visible func(*schema.Table) bool
-	// ColumnVisible reports whether the caller may see a column; nil means
-	// every column. A column it rejects adds nothing to the ranking and is
-	// never rendered, nor is a key that uses it.
-	ColumnVisible func(t *schema.Table, column string) bool
+	// Visibility is what the caller may see; nil means everything. A table
+	// it hides is never ranked, linked, rendered, or walked through on a
+	// join path; a column it hides adds nothing to the ranking and is never
+	// rendered, nor is a key or metric it hides.
+	Visibility Visibility
 	// Version is the database's Version() when the caller already has it
 	// (catalog stores carry it); empty means it is computed, which hashes
 	// the whole catalog.
 	Version string
+}
+
+// Visibility is what one caller may read. *validate.Rules implements it:
+// the validator's rules decide what may be shown, so linking never puts in
+// a prompt what the validator would refuse.
+type Visibility interface {
+	TableAllowed(t *schema.Table) bool
+	ColumnAllowed(t *schema.Table, column string) bool
+	ForeignKeyAllowed(t *schema.Table, fk schema.ForeignKey) bool
+	MetricAllowed(t *schema.Table, m schema.Metric) bool
 }
 
 // Result is the outcome of linking one question.
@@ -240,9 +246,9 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 		ix = BuildIndex(db, db.Version())
 	}
 
-	sc := &scope{tables: db.Tables, visible: make([]bool, len(db.Tables)), colVis: q.ColumnVisible, colMemo: map[int64]bool{}, termsMemo: map[int]int{}}
+	sc := &scope{tables: db.Tables, visible: make([]bool, len(db.Tables)), vis: q.Visibility, colMemo: map[int64]bool{}, termsMemo: map[int]int{}}
 	for i, t := range db.Tables {
-		if t != nil && (q.Visible == nil || q.Visible(t)) {
+		if t != nil && (q.Visibility == nil || q.Visibility.TableAllowed(t)) {
 			sc.visible[i] = true
 			sc.nvis++
 		}
@@ -259,7 +265,7 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 		// A question in words the catalog does not use ("how are we doing
 		// this quarter?") still deserves an answer or a reasoned refusal
 		// from the model: show it the catalog's most connected tables.
-		scored = overview(db, sc)
+		scored = ix.overview(db, sc)
 	}
 	if len(scored) == 0 {
 		return res, nil
@@ -306,7 +312,6 @@ func (l *Linker) Link(db *schema.Database, q Query) (*Result, error) {
 type packer struct {
 	l      *Linker
 	db     *schema.Database
-	pos    map[*schema.Table]int // position of each table, built on first use
 	rd     renderer
 	sc     *scope
 	hits   hits
@@ -337,42 +342,25 @@ func (p *packer) count(s string) int {
 func (p *packer) render(r ranked, lvl detail) choice {
 	t := p.sc.tables[r.table]
 	v := view{
-		hit:        func(i int) float64 { return p.hits.get(r.table, i) },
-		refVisible: p.refVisible,
+		hit:       func(i int) float64 { return p.hits.get(r.table, i) },
+		fkVisible: func(fk schema.ForeignKey) bool { return p.fkVisible(t, fk) },
 	}
-	if p.sc.colVis != nil {
+	if vis := p.sc.vis; vis != nil {
 		v.colVisible = func(i int) bool { return p.sc.columnVisible(int32(r.table), int32(i)) }
+		v.metricVisible = func(m schema.Metric) bool { return vis.MetricAllowed(t, m) }
 	}
 	out := p.rd.render(t, lvl, v)
 	return choice{ranked: r, lvl: lvl, r: out, n: p.count(out.text)}
 }
 
-// refVisible reports whether the table a foreign key references, and the
-// columns it references there, exist and are visible to the caller. A key
-// to a table outside the catalog is not printed either: it could not be
-// used.
-func (p *packer) refVisible(from *schema.Table, fk schema.TableRef) bool {
-	ref := p.db.Ref(from, fk)
-	if ref == nil {
-		return false
+// fkVisible reports whether a key of t may be printed: it resolves to a
+// table of the catalog (a key to a table outside it could not be used) and
+// the caller may see both sides.
+func (p *packer) fkVisible(t *schema.Table, fk schema.ForeignKey) bool {
+	if p.sc.vis == nil {
+		return p.db.ForeignKeyTarget(t, fk) != nil
 	}
-	if p.pos == nil {
-		p.pos = make(map[*schema.Table]int, len(p.sc.tables))
-		for i, t := range p.sc.tables {
-			p.pos[t] = i
-		}
-	}
-	i, ok := p.pos[ref]
-	if !ok || !p.sc.visible[i] {
-		return false
-	}
-	for _, c := range fk.Columns {
-		ci := slices.IndexFunc(ref.Columns, func(col schema.Column) bool { return col.Name == c })
-		if ci < 0 || !p.sc.columnVisible(int32(i), int32(ci)) {
-			return false
-		}
-	}
-	return true
+	return p.sc.vis.ForeignKeyAllowed(t, fk)
 }
 
 // pack chooses the form of each candidate: the first FullTables candidates

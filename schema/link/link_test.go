@@ -159,7 +159,7 @@ func TestHiddenTablesHaveNoInfluence(t *testing.T) {
 		without.Index()
 		l := newLinker(t, Options{})
 		for _, q := range questions {
-			got, err := l.Link(full, Query{Question: q, Budget: 2000, Visible: func(t *schema.Table) bool { return t.QualifiedName() != hidden }})
+			got, err := l.Link(full, Query{Question: q, Budget: 2000, Visibility: testVisibility{db: full, table: func(t *schema.Table) bool { return t.QualifiedName() != hidden }}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +213,7 @@ func TestDeniedColumnsHaveNoInfluence(t *testing.T) {
 		l := newLinker(t, Options{})
 		colVis := func(t *schema.Table, c string) bool { return !(t.QualifiedName() == d.table && c == d.column) }
 		for _, q := range questions {
-			got, err := l.Link(full, Query{Question: q, Budget: 2000, ColumnVisible: colVis})
+			got, err := l.Link(full, Query{Question: q, Budget: 2000, Visibility: testVisibility{db: full, column: colVis}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,4 +360,72 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// testVisibility hides what its functions reject (nil: nothing), and keys
+// by the columns and tables they name, as validate.Rules does.
+type testVisibility struct {
+	table  func(*schema.Table) bool
+	column func(*schema.Table, string) bool
+	metric func(*schema.Table, schema.Metric) bool
+	db     *schema.Database // resolves keys
+}
+
+func (v testVisibility) TableAllowed(t *schema.Table) bool { return v.table == nil || v.table(t) }
+
+func (v testVisibility) ColumnAllowed(t *schema.Table, c string) bool {
+	return v.column == nil || v.column(t, c)
+}
+
+func (v testVisibility) ForeignKeyAllowed(t *schema.Table, fk schema.ForeignKey) bool {
+	ref := v.db.ForeignKeyTarget(t, fk)
+	if ref == nil || !v.TableAllowed(ref) {
+		return false
+	}
+	for _, c := range fk.Columns {
+		if !v.ColumnAllowed(t, c) {
+			return false
+		}
+	}
+	for _, c := range fk.References.Columns {
+		if !v.ColumnAllowed(ref, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v testVisibility) MetricAllowed(t *schema.Table, m schema.Metric) bool {
+	return v.metric == nil || v.metric(t, m)
+}
+
+// A hidden saved metric leaves the result as if the metric did not exist:
+// not rendered, and no say in the ranking.
+func TestHiddenMetricsHaveNoInfluence(t *testing.T) {
+	questions := []string{
+		"What is the number of orders per status?",
+		"How many orders were placed per customer?",
+		"order count by month",
+	}
+	full := loadShop(t)
+	without := loadShop(t)
+	for _, tb := range without.Tables {
+		tb.Metrics = nil
+	}
+	hide := testVisibility{db: full, metric: func(*schema.Table, schema.Metric) bool { return false }}
+	l := newLinker(t, Options{})
+	for _, q := range questions {
+		got, err := l.Link(full, Query{Question: q, Budget: 2000, Visibility: hide})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := l.Link(without, Query{Question: q, Budget: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(got.Text, "metric") {
+			t.Errorf("a hidden metric is rendered for %q:\n%s", q, got.Text)
+		}
+		assertSameResult(t, q, got, want)
+	}
 }

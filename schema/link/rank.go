@@ -125,20 +125,14 @@ const (
 // overview ranks the visible tables by how many foreign keys join them to
 // other visible tables, the hubs of a catalog first, for questions that
 // match nothing. Ties keep catalog order.
-func overview(db *schema.Database, sc *scope) []ranked {
-	index := map[*schema.Table]int{}
-	for i, t := range db.Tables {
-		if sc.visible[i] {
-			index[t] = i
-		}
-	}
+func (ix *Index) overview(db *schema.Database, sc *scope) []ranked {
 	degree := make([]int, len(db.Tables))
-	for i, t := range db.Tables {
+	for i := range db.Tables {
 		if !sc.visible[i] {
 			continue
 		}
-		for _, fk := range t.ForeignKeys {
-			if j, ok := index[db.Ref(t, fk.References)]; ok && j != i {
+		for _, e := range ix.tables[i].edges {
+			if j := int(e.b); int(e.a) == i && sc.visible[j] {
 				degree[i]++
 				degree[j]++
 			}
@@ -198,33 +192,70 @@ type scope struct {
 	tables  []*schema.Table
 	visible []bool
 	nvis    int
-	colVis  func(*schema.Table, string) bool
+	vis     Visibility // nil: everything
 	colMemo map[int64]bool
+	fkMemo  map[int64]bool
+	// metricMemo holds, per table with a hidden metric, the terms of its
+	// visible metrics (nil: no metric of the table is hidden).
+	metricMemo map[int32]map[string]bool
 	// termsMemo caches Index.terms when some columns are hidden.
 	termsMemo map[int]int
 }
 
-// edgeVisible reports whether the caller may see every column of a foreign
-// key.
+// edgeVisible reports whether the caller may see a foreign key.
 func (s *scope) edgeVisible(e fkEdge) bool {
-	if s.colVis == nil {
+	if s.vis == nil {
 		return true
 	}
-	for _, c := range e.aCols {
-		if !s.columnVisible(e.a, c) {
-			return false
+	k := int64(e.a)<<32 | int64(e.fk)
+	if v, ok := s.fkMemo[k]; ok {
+		return v
+	}
+	if s.fkMemo == nil {
+		s.fkMemo = map[int64]bool{}
+	}
+	t := s.tables[e.a]
+	v := s.vis.ForeignKeyAllowed(t, t.ForeignKeys[e.fk])
+	s.fkMemo[k] = v
+	return v
+}
+
+// visibleMetricTerms returns the terms of table t's saved metrics that the
+// caller may see, or nil when it may see them all. Only tables with a
+// hidden metric pay for the check.
+func (s *scope) visibleMetricTerms(ix *Index, t int32) map[string]bool {
+	if s.vis == nil {
+		return nil
+	}
+	if terms, ok := s.metricMemo[t]; ok {
+		return terms
+	}
+	if s.metricMemo == nil {
+		s.metricMemo = map[int32]map[string]bool{}
+	}
+	tab := s.tables[t]
+	var terms map[string]bool
+	for _, m := range tab.Metrics {
+		if !s.vis.MetricAllowed(tab, m) {
+			terms = map[string]bool{}
+			break
 		}
 	}
-	for _, c := range e.bCols {
-		if !s.columnVisible(e.b, c) {
-			return false
+	if terms != nil {
+		for i, m := range tab.Metrics {
+			if s.vis.MetricAllowed(tab, m) {
+				for _, x := range ix.tables[t].metricTerms[i] {
+					terms[x] = true
+				}
+			}
 		}
 	}
-	return true
+	s.metricMemo[t] = terms
+	return terms
 }
 
 func (s *scope) columnVisible(t, c int32) bool {
-	if s.colVis == nil {
+	if s.vis == nil {
 		return true
 	}
 	k := int64(t)<<32 | int64(c)
@@ -232,7 +263,7 @@ func (s *scope) columnVisible(t, c int32) bool {
 		return v
 	}
 	tab := s.tables[t]
-	v := c >= 0 && int(c) < len(tab.Columns) && s.colVis(tab, tab.Columns[c].Name)
+	v := c >= 0 && int(c) < len(tab.Columns) && s.vis.ColumnAllowed(tab, tab.Columns[c].Name)
 	s.colMemo[k] = v
 	return v
 }
@@ -299,6 +330,11 @@ func (ix *Index) rank(q query, sc *scope, w Weights) ([]ranked, hits) {
 			}
 			if p.col >= 0 && !sc.columnVisible(p.table, p.col) {
 				continue
+			}
+			if p.field == fMetric {
+				if vm := sc.visibleMetricTerms(ix, p.table); vm != nil && !vm[term] {
+					continue
+				}
 			}
 			fw := w.field(p.field) * p.factor
 			if fw == 0 {
@@ -495,13 +531,16 @@ const lengthPivot = 25
 // terms counts the distinct terms of table ti that the caller may see.
 func (ix *Index) terms(ti int, sc *scope) int {
 	info := &ix.tables[ti]
-	if sc.colVis == nil {
+	if sc.vis == nil {
 		return info.allTerms
 	}
 	if n, ok := sc.termsMemo[ti]; ok {
 		return n
 	}
 	n := info.ownTerms
+	if vm := sc.visibleMetricTerms(ix, int32(ti)); vm != nil {
+		n += len(vm) - info.metricTermCount
+	}
 	for ci, c := range info.cols {
 		if sc.columnVisible(int32(ti), int32(ci)) {
 			n += c.terms

@@ -58,13 +58,13 @@ type rendered struct {
 
 // view is what render needs to know beyond the table: which of its columns
 // the caller may see (nil: all), how strongly the question names column i
-// (0: not at all; it decides which columns survive trimming), and whether
-// the caller may see the table and columns a foreign key references (nil:
-// yes).
+// (0: not at all; it decides which columns survive trimming), and which of
+// its foreign keys and metrics the caller may see (nil: all).
 type view struct {
-	colVisible func(i int) bool
-	hit        func(i int) float64
-	refVisible func(from *schema.Table, ref schema.TableRef) bool
+	colVisible    func(i int) bool
+	hit           func(i int) float64
+	fkVisible     func(schema.ForeignKey) bool
+	metricVisible func(schema.Metric) bool
 }
 
 // render prints t at the given level of detail. Columns the caller may not
@@ -185,7 +185,7 @@ func (r renderer) render(t *schema.Table, lvl detail, v view) rendered {
 	}
 	for _, fk := range t.ForeignKeys {
 		rc, rs := cmp.Or(fk.References.Catalog, t.Catalog), cmp.Or(fk.References.Schema, t.Schema)
-		if !allIn(fk.Columns, visSet) || (v.refVisible != nil && !v.refVisible(t, fk.References)) {
+		if !allIn(fk.Columns, visSet) || (v.fkVisible != nil && !v.fkVisible(fk)) {
 			continue
 		}
 		items = append(items, item{"FOREIGN KEY (" + r.idents(fk.Columns) + ") REFERENCES " +
@@ -214,6 +214,9 @@ func (r renderer) render(t *schema.Table, lvl detail, v view) rendered {
 	b.WriteString(");\n")
 	if descLimit > 0 {
 		for _, m := range t.Metrics {
+			if v.metricVisible != nil && !v.metricVisible(m) {
+				continue
+			}
 			b.WriteString(metricLine(m, descLimit))
 		}
 	}

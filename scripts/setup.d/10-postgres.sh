@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL on 127.0.0.1:5432, user postgres without a password (the
 # cluster's pg_hba.conf trusts loopback): the validators' dry runs, the
-# benchmark databases of test/execdb and the golden sets.
+# benchmark databases of golden/execdb and the golden sets.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 STEP=postgres

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/internal/needs"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
-	"github.com/texttosql/text2sql/server/generate"
 	"github.com/texttosql/text2sql/test/fakellm"
-	"github.com/texttosql/text2sql/test/needs"
 )
 
 func ask(t *testing.T, s *stack, token, question string, scope *texttosqlv1.CallerScope) *texttosqlv1.GenerateSQLResponse {
@@ -46,10 +46,10 @@ func TestAnswerCache(t *testing.T) {
 // failingCache is an answer store that is down.
 type failingCache struct{}
 
-func (failingCache) Get(context.Context, string) (*generate.Answer, bool, error) {
+func (failingCache) Get(context.Context, string) (*generate.CachedAnswer, bool, error) {
 	return nil, false, fmt.Errorf("connection refused")
 }
-func (failingCache) Set(context.Context, string, *generate.Answer) error {
+func (failingCache) Set(context.Context, string, *generate.CachedAnswer) error {
 	return fmt.Errorf("connection refused")
 }
 
@@ -64,11 +64,11 @@ func TestCacheDownIsAMiss(t *testing.T) {
 // hit must be judged again before it is used.
 type staleCache struct{ gets int }
 
-func (c *staleCache) Get(context.Context, string) (*generate.Answer, bool, error) {
+func (c *staleCache) Get(context.Context, string) (*generate.CachedAnswer, bool, error) {
 	c.gets++
-	return &generate.Answer{SQL: "SELECT email FROM customers"}, true, nil
+	return &generate.CachedAnswer{SQL: "SELECT email FROM customers"}, true, nil
 }
-func (c *staleCache) Set(context.Context, string, *generate.Answer) error { return nil }
+func (c *staleCache) Set(context.Context, string, *generate.CachedAnswer) error { return nil }
 
 func TestCacheHitIsValidatedAgain(t *testing.T) {
 	c := &staleCache{}

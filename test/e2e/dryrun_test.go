@@ -11,11 +11,12 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/internal/app"
+	"github.com/texttosql/text2sql/internal/needs"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/server/generate"
 	"github.com/texttosql/text2sql/test/fakellm"
-	"github.com/texttosql/text2sql/test/needs"
 )
 
 const dryRunDB = "text2sql_e2e_dryrun"
@@ -58,7 +59,7 @@ func TestDryRunFeedsPlannerErrorsBack(t *testing.T) {
 	// sum(text) passes the parser and the policy; only the planner knows
 	// there is no such function.
 	s := startStack(t, fakellm.Replies(sqlAnswer("SELECT sum(status) FROM orders"), sqlAnswer("SELECT sum(total) FROM orders")),
-		stackOptions{dryRun: []generate.Option{generate.WithDryRun("shop", url, 5*time.Second, 0)}})
+		stackOptions{dryRun: []app.DryRun{{Database: "shop", DSN: url, Timeout: 5 * time.Second, MaxCost: 0}}})
 	resp, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "Total of all orders"})
 	if err != nil {
@@ -78,7 +79,7 @@ func TestDryRunCostCeiling(t *testing.T) {
 	// planner sees that they match nearly every pair.
 	s := startStack(t, fakellm.Replies(sqlAnswer("SELECT count(*) FROM orders o1 JOIN orders o2 ON o1.customer_id <> o2.customer_id JOIN orders o3 ON o2.status <> o3.status"),
 		sqlAnswer("SELECT count(*) FROM orders")),
-		stackOptions{dryRun: []generate.Option{generate.WithDryRun("shop", url, 5*time.Second, 1e6)}})
+		stackOptions{dryRun: []app.DryRun{{Database: "shop", DSN: url, Timeout: 5 * time.Second, MaxCost: 1e6}}})
 	resp, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "How many orders?"})
 	if err != nil {
@@ -91,7 +92,7 @@ func TestDryRunCostCeiling(t *testing.T) {
 
 func TestDryRunWarehouseDownIsNotTheModelsFault(t *testing.T) {
 	s := startStack(t, fakellm.Replies(sqlAnswer("SELECT count(*) FROM orders")),
-		stackOptions{dryRun: []generate.Option{generate.WithDryRun("shop", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", time.Second, 0)}})
+		stackOptions{dryRun: []app.DryRun{{Database: "shop", DSN: "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", Timeout: time.Second, MaxCost: 0}}})
 	resp, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "How many orders?"})
 	if err != nil || len(resp.Attempts) != 1 || resp.Attempts[0].Error != "" {

@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/texttosql/text2sql/generate"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
-	"github.com/texttosql/text2sql/server/generate"
 	"github.com/texttosql/text2sql/test/fakellm"
 )
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +18,12 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/texttosql/text2sql/generate"
+	"github.com/texttosql/text2sql/internal/app"
+	"github.com/texttosql/text2sql/llm"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/schema/link"
 	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/test/fakellm"
 	"github.com/texttosql/text2sql/validate"
 )
@@ -47,19 +48,31 @@ type stackOptions struct {
 	llm      llm.Config
 	pipeline generate.Config
 	cache    generate.Cache
-	dryRun   []generate.Option
+	dryRun   []app.DryRun
+	// catalog, policy and examples are files under testdata; empty:
+	// catalog.yaml and policy.yaml, no examples.
+	catalog, policy, examples string
 }
 
 func startStack(t *testing.T, r fakellm.Responder, o stackOptions) *stack {
 	t.Helper()
 	fake := fakellm.NewTest(t, r)
-	cat, err := schema.LoadFile("testdata/catalog.yaml")
+	if o.catalog == "" {
+		o.catalog, o.policy = "catalog.yaml", "policy.yaml"
+	}
+	cat, err := schema.LoadFile(filepath.Join("testdata", o.catalog))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := validate.LoadPolicy("testdata/policy.yaml")
+	pol, err := validate.LoadPolicy(filepath.Join("testdata", o.policy))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var examples *generate.Examples
+	if o.examples != "" {
+		if examples, err = generate.LoadExamples(filepath.Join("testdata", o.examples)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg := o.llm
 	cfg.BaseURL, cfg.Model, cfg.APIKey = fake.URL(), "test-model", "sk-test"
@@ -69,43 +82,34 @@ func startStack(t *testing.T, r fakellm.Responder, o stackOptions) *stack {
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
 	}
-	reg := server.NewRegistry()
-	model, err := llm.New(cfg, llm.WithRegisterer(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	linker, err := link.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
 	pc := o.pipeline
 	if pc.SupersetURL == "" {
 		pc.SupersetURL = "https://bi.example.com"
 	}
-	opts := append([]generate.Option{generate.WithMetrics(generate.NewMetrics(reg))}, o.dryRun...)
-	if o.cache != nil {
-		opts = append(opts, generate.WithCache(o.cache))
-	}
-	p := generate.New(pc, model, linker, opts...)
-	t.Cleanup(p.Close)
 	logs := &bytes.Buffer{}
-	srv, err := server.New(server.Config{
-		Store:     schema.NewFileStore(cat, ""),
-		Policy:    pol,
-		Validator: validate.New(),
-		Generator: p,
-		Callers: []server.CallerToken{
-			{Name: "superset", Token: trustedToken, Trusted: true},
-			{Name: "tools", Token: toolsToken},
+	a, err := app.New(context.Background(), app.Options{
+		Server: server.Config{
+			Store:  schema.NewFileStore(cat, ""),
+			Policy: pol,
+			Callers: []server.CallerToken{
+				{Name: "superset", Token: trustedToken, Trusted: true},
+				{Name: "tools", Token: toolsToken},
+			},
+			Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+			HTTPAddr: "127.0.0.1:0",
+			GRPCAddr: "127.0.0.1:0",
 		},
-		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
-		Registry: reg,
-		HTTPAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0",
+		Model:    cfg,
+		Generate: pc,
+		Examples: examples,
+		Cache:    app.Cache{Store: o.cache},
+		DryRuns:  o.dryRun,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Close() })
+	srv := a.Server
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

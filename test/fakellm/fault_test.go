@@ -15,12 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
-	"github.com/texttosql/text2sql/server/llm"
+	"github.com/texttosql/text2sql/llm"
+	"github.com/texttosql/text2sql/server"
 	"github.com/texttosql/text2sql/test/fakellm"
 )
 
-// These tests run the production client (server/llm over go-openai) over
+// These tests run the production client (llm over go-openai) over
 // real HTTP against the fake. They assert outcomes, attempt counts and
 // lower bounds on waiting, never upper bounds on time.
 
@@ -63,8 +65,8 @@ func wantKind(t *testing.T, err error, kind llm.Kind, code codes.Code) *llm.Erro
 	if e.Kind != kind {
 		t.Fatalf("kind = %q, want %q (error: %v)", e.Kind, kind, err)
 	}
-	if got := llm.GRPCCode(err); got != code {
-		t.Fatalf("GRPCCode = %v, want %v", got, code)
+	if got := status.Code(server.ErrorStatus(context.Background(), err)); got != code {
+		t.Fatalf("status code = %v, want %v", got, code)
 	}
 	if strings.Contains(err.Error(), testKey) {
 		t.Fatalf("error text holds the API key: %v", err)

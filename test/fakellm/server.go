@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/texttosql/text2sql/llm"
 )
 
 // Server is a running fake. It is safe for concurrent use.
@@ -269,11 +271,18 @@ func (s *Server) write(w http.ResponseWriter, req *Request, reply Reply, n int64
 	}
 	if !reply.OmitUsage {
 		u := wireUsage{PromptTokens: reply.PromptTokens, CompletionTokens: reply.CompletionTokens}
-		if u.PromptTokens == 0 {
-			u.PromptTokens = promptTokens(req)
-		}
-		if u.CompletionTokens == 0 {
-			u.CompletionTokens = estimateTokens(reply.Content)
+		if u.PromptTokens == 0 || u.CompletionTokens == 0 {
+			msgs := make([]llm.Message, len(req.Messages))
+			for i, m := range req.Messages {
+				msgs[i] = llm.Message{Role: llm.Role(m.Role), Content: m.Content}
+			}
+			est := llm.EstimateUsage(msgs, reply.Content)
+			if u.PromptTokens == 0 {
+				u.PromptTokens = est.PromptTokens
+			}
+			if u.CompletionTokens == 0 {
+				u.CompletionTokens = est.CompletionTokens
+			}
 		}
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 		resp.Usage = &u
@@ -290,23 +299,6 @@ func (s *Server) write(w http.ResponseWriter, req *Request, reply Reply, n int64
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-}
-
-// estimateTokens approximates a tokenizer: about four characters a token.
-func estimateTokens(s string) int {
-	if s == "" {
-		return 0
-	}
-	return (len(s) + 3) / 4
-}
-
-// promptTokens adds the per-message overhead chat formats have.
-func promptTokens(req *Request) int {
-	n := 3
-	for _, m := range req.Messages {
-		n += 4 + estimateTokens(m.Content)
-	}
-	return n
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,11 +1,12 @@
-package golden
+package golden_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/texttosql/text2sql/test/execdb"
+	"github.com/texttosql/text2sql/golden"
+	"github.com/texttosql/text2sql/golden/execdb"
 )
 
 // TestReplay runs every shipped golden set through the real service, over
@@ -13,12 +14,12 @@ import (
 // be valid, read the expected tables, be refused where they must, and, for
 // sets with gold SQL, return the gold result on the loaded databases.
 func TestReplay(t *testing.T) {
-	paths, err := Sets(".")
+	paths, err := golden.Sets("../../golden")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no golden sets: %v", err)
 	}
 	for _, path := range paths {
-		set, err := Load(path)
+		set, err := golden.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,18 +35,18 @@ func TestReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var exec *Executors
+			var exec *golden.Executors
 			if set.HasGold() {
 				env := execdb.RequireEnv(t)
-				exec = &Executors{Postgres: env.Postgres, MariaDB: env.MariaDB, Timeout: 30 * time.Second}
+				exec = &golden.Executors{Postgres: env.Postgres, MariaDB: env.MariaDB, Timeout: 30 * time.Second}
 			}
-			rep := NewReplayer(cas)
-			st, err := StartStack(set, rep, StackOptions{SupersetURL: "https://superset.example.com"})
+			rep := golden.NewReplayer(cas)
+			st, err := golden.StartStack(set, rep, golden.StackOptions{SupersetURL: "https://superset.example.com"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			outcomes := Run(context.Background(), set, st, cat, RunOptions{Exec: exec, Replayer: rep})
+			outcomes := golden.Run(context.Background(), set, st, cat, golden.RunOptions{Exec: exec, Replayer: rep})
 			missing := 0
 			for _, o := range outcomes {
 				if o.Correct() {
@@ -61,9 +62,9 @@ func TestReplay(t *testing.T) {
 			if missing > 0 {
 				t.Errorf("%d model requests were not recorded: the prompt, linking or a question changed; %s", missing, set.RecordHint())
 			}
-			for _, s := range Summarize(set.Name, outcomes) {
+			for _, s := range golden.Summarize(set.Name, outcomes) {
 				t.Logf("%s over %s: %d cases, %d correct, execution accuracy %s, validity %s, mean attempts %.2f",
-					s.Set, s.Transport, s.Cases, s.Correct, pct(s.ExecutionAccuracy()), pct(s.Validity()), s.MeanAttempts())
+					s.Set, s.Transport, s.Cases, s.Correct, golden.Percent(s.ExecutionAccuracy()), golden.Percent(s.Validity()), s.MeanAttempts())
 			}
 		})
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
 	"github.com/texttosql/text2sql/validate"
 )
 

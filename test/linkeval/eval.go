@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema"
 	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 // item is one benchmark question asked of the warehouse, with the warehouse

@@ -3,8 +3,8 @@ package main
 import (
 	"testing"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 // TestWarehouseRecall links every benchmark question against the warehouse

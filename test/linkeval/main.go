@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema/link"
-	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 func main() {

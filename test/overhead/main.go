@@ -31,12 +31,11 @@ import (
 
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
+	"github.com/texttosql/text2sql/internal/app"
+	"github.com/texttosql/text2sql/llm"
 	texttosqlv1 "github.com/texttosql/text2sql/proto/texttosql/v1"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/schema/link"
 	"github.com/texttosql/text2sql/server"
-	"github.com/texttosql/text2sql/server/generate"
-	"github.com/texttosql/text2sql/server/llm"
 	"github.com/texttosql/text2sql/test/fakellm"
 	"github.com/texttosql/text2sql/validate"
 )
@@ -151,31 +150,27 @@ func startService(modelURL string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	model, err := llm.New(llm.Config{BaseURL: modelURL, Model: "bench", APIKey: "k"})
-	if err != nil {
-		return "", nil, err
-	}
-	linker, err := link.Default()
-	if err != nil {
-		return "", nil, err
-	}
-	p := generate.New(generate.Config{}, model, linker, generate.WithCache(generate.NewMemoryCache(100000, time.Hour)))
-	srv, err := server.New(server.Config{
-		Store: schema.NewFileStore(cat, ""), Policy: pol, Validator: validate.New(), Generator: p,
-		Limits:   server.Limits{}, // no rate limit: measure the service, not the limiter
-		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+	a, err := app.New(context.Background(), app.Options{
+		Server: server.Config{
+			Store: schema.NewFileStore(cat, ""), Policy: pol,
+			Limits:   server.Limits{}, // no rate limit: measure the service, not the limiter
+			Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		},
+		Model: llm.Config{BaseURL: modelURL, Model: "bench", APIKey: "k"},
+		Cache: app.Cache{Size: 100000, TTL: time.Hour},
 	})
 	if err != nil {
 		return "", nil, err
 	}
+	srv := a.Server
 	if err := srv.Start(); err != nil {
 		return "", nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
-	return "http://" + srv.HTTPAddr().String(), func() { cancel(); <-done }, nil
+	return "http://" + srv.HTTPAddr().String(), func() { cancel(); <-done; a.Close() }, nil
 }
 
 // echoServer answers GenerateSQL with the question: the least a

@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
 	"github.com/texttosql/text2sql/validate"
 )
 

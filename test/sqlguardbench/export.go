@@ -9,8 +9,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/texttosql/text2sql/benchdata"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
 )
 
 // queryFile is what export writes for one dialect and both tools read.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/texttosql/text2sql/test/needs"
+	"github.com/texttosql/text2sql/internal/needs"
 )
 
 // mariaDBDSN is the local MariaDB server of the test machine.

@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/texttosql/text2sql/test/benchdata"
+	"github.com/texttosql/text2sql/benchdata"
 )
 
 // TestBenchmarkCorpus runs the gold PostgreSQL queries of the public
 // text-to-SQL benchmarks (BIRD mini-dev, Defog sql-eval, the pg-compatible
 // BIRD/Spider subsets) through Parse, Describe and Print: real analyst SQL
 // must be described without findings and print back. The queries are read
-// from the repository's testdata/benchmarks (see test/benchdata).
+// from the repository's testdata/benchmarks (see benchdata).
 func TestBenchmarkCorpus(t *testing.T) {
 	dir := benchdata.Require(t)
 	queries := corpusQueries(t, dir)

@@ -13,9 +13,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/texttosql/text2sql/golden"
+	"github.com/texttosql/text2sql/golden/execdb"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/execdb"
-	"github.com/texttosql/text2sql/test/golden"
 	"github.com/texttosql/text2sql/validate"
 )
 
@@ -178,7 +178,7 @@ func writeFile(path string, data []byte) error {
 
 const catalogHeader = `#
 # The databases the golden sets ask about, as the local servers hold them
-# (test/execdb loads them): Defog sql-eval's databases in PostgreSQL, named
+# (golden/execdb loads them): Defog sql-eval's databases in PostgreSQL, named
 # defog_<db>, and the Spider dev databases SpiderMan ships rows for in
 # MariaDB, named by their Spider db_id. Columns, types, keys and
 # descriptions come from the benchmarks' own schema files. Database ids

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/texttosql/text2sql/test/benchdata"
-	"github.com/texttosql/text2sql/test/execdb"
-	"github.com/texttosql/text2sql/test/golden"
+	"github.com/texttosql/text2sql/benchdata"
+	"github.com/texttosql/text2sql/golden"
+	"github.com/texttosql/text2sql/golden/execdb"
 )
 
 const regenerate = "go run ./test/golden/build (from the repository root)"
@@ -32,7 +32,7 @@ func generate(t *testing.T) (env, string) {
 }
 
 // TestCommittedFilesAreCurrent regenerates the golden files and compares
-// them byte for byte with the committed ones in test/golden.
+// them byte for byte with the committed ones in golden/.
 func TestCommittedFilesAreCurrent(t *testing.T) {
 	_, out := generate(t)
 	for _, name := range []string{catalogFile, policyFile, defogFile, spiderFile} {
@@ -40,13 +40,13 @@ func TestCommittedFilesAreCurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(filepath.Join("..", name))
+		want, err := os.ReadFile(filepath.Join("..", "..", "..", "golden", name))
 		if err != nil {
-			t.Errorf("test/golden/%s: %v; generate it with: %s", name, err, regenerate)
+			t.Errorf("golden/%s: %v; generate it with: %s", name, err, regenerate)
 			continue
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("test/golden/%s is not what the builder writes from the benchmark data (%s); regenerate it with: %s",
+			t.Errorf("golden/%s is not what the builder writes from the benchmark data (%s); regenerate it with: %s",
 				name, firstDifference(want, got), regenerate)
 		}
 	}

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 
+	"github.com/texttosql/text2sql/benchdata"
+	"github.com/texttosql/text2sql/golden/execdb"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
-	"github.com/texttosql/text2sql/test/execdb"
 )
 
 // datasetStride spaces the dataset ids of consecutive databases: a table's

@@ -1,4 +1,4 @@
-// Command build writes the golden sets shipped in test/golden from the
+// Command build writes the golden sets shipped in golden/ from the
 // benchmark data in testdata/benchmarks: catalog.yaml (the Defog and
 // SpiderMan databases as the local servers hold them), policy.yaml, and the
 // defog-postgres and spider-mysql sets.
@@ -22,8 +22,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/texttosql/text2sql/test/benchdata"
-	"github.com/texttosql/text2sql/test/execdb"
+	"github.com/texttosql/text2sql/benchdata"
+	"github.com/texttosql/text2sql/golden/execdb"
 )
 
 func main() {
@@ -35,7 +35,7 @@ func main() {
 
 func run() error {
 	bench := flag.String("bench", "", "benchmark directory (default: $"+benchdata.EnvDir+", else testdata/benchmarks in the module)")
-	out := flag.String("out", "", "directory to write the golden files to (default: test/golden of the module)")
+	out := flag.String("out", "", "directory to write the golden files to (default: golden of the module)")
 	pgURL := flag.String("postgres", execdb.DefaultPostgresURL, "PostgreSQL server to load the Defog databases into (superuser)")
 	myDSN := flag.String("mariadb", execdb.DefaultMariaDBDSN, "MariaDB server to load the SpiderMan databases into")
 	flag.Parse()
@@ -61,7 +61,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		outDir = filepath.Join(root, "test", "golden")
+		outDir = filepath.Join(root, "golden")
 	}
 
 	defogReports, err := execdb.DefogLoader{URL: *pgURL, Dir: dir}.Load(ctx)

@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/texttosql/text2sql/benchdata"
+	"github.com/texttosql/text2sql/golden"
+	"github.com/texttosql/text2sql/golden/execdb"
 	"github.com/texttosql/text2sql/schema"
-	"github.com/texttosql/text2sql/test/benchdata"
-	"github.com/texttosql/text2sql/test/execdb"
-	"github.com/texttosql/text2sql/test/golden"
 )
 
 // defogFiles are Defog's PostgreSQL question files in set order, with the
