@@ -41,13 +41,16 @@ type intercepted struct {
 	texttosqlv1.UnimplementedTextToSQLServiceServer
 	svc *Service
 	mw  *middleware
+	cut *cutoff
 }
 
 // invoke runs one RPC through the middleware; the handler gets back the
 // request the middleware passes on.
 func invoke[Req, Resp any](ctx context.Context, x *intercepted, method string, req *Req, h func(context.Context, *Req) (*Resp, error)) (*Resp, error) {
-	out, err := x.mw.unary(ctx, req, &grpc.UnaryServerInfo{Server: x.svc, FullMethod: method},
-		func(ctx context.Context, r any) (any, error) { return h(ctx, r.(*Req)) })
+	info := &grpc.UnaryServerInfo{Server: x.svc, FullMethod: method}
+	out, err := x.mw.unary(ctx, req, info, func(ctx context.Context, r any) (any, error) {
+		return x.cut.unary(ctx, r, info, func(ctx context.Context, r any) (any, error) { return h(ctx, r.(*Req)) })
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -35,8 +35,10 @@ type Server struct {
 
 	external *grpc.Server
 	http     *http.Server
+	conns    *httpConns
+	cut      *cutoff
 
-	grpcLis, httpLis net.Listener
+	grpcLis, httpLis *gate
 
 	stopping  atomic.Bool
 	closing   chan struct{} // closed when Shutdown begins
@@ -67,6 +69,8 @@ func New(cfg Config) (*Server, error) {
 		serveErr:  make(chan error, 3),
 		closing:   make(chan struct{}),
 		stopWatch: make(chan struct{}),
+		conns:     newHTTPConns(),
+		cut:       newCutoff(),
 	}
 	lim := newLimiter(cfg.Limits)
 	middlewareFor := func(transport string) *middleware {
@@ -75,19 +79,20 @@ func New(cfg Config) (*Server, error) {
 	}
 	mw := middlewareFor(transportGRPC)
 	s.external = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(mw.unary),
+		grpc.ChainUnaryInterceptor(mw.unary, s.cut.unary),
 		grpc.ChainStreamInterceptor(mw.stream),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
 	)
 	texttosqlv1.RegisterTextToSQLServiceServer(s.external, s.svc)
 	healthpb.RegisterHealthServer(s.external, s.health)
 	reflection.Register(s.external)
-	gw, err := newGateway(context.Background(), &intercepted{svc: s.svc, mw: middlewareFor(transportHTTP)})
+	gw, err := newGateway(context.Background(), &intercepted{svc: s.svc, mw: middlewareFor(transportHTTP), cut: s.cut})
 	if err != nil {
 		return nil, err
 	}
 	s.http = &http.Server{
-		Handler:           s.httpHandler(gw),
+		Handler:           s.closeAfterReply(s.httpHandler(gw)),
+		ConnState:         s.conns.hook,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -103,11 +108,11 @@ func (s *Server) Service() *Service { return s.svc }
 func (s *Server) Start() error {
 	var err error
 	s.startOnce.Do(func() {
-		if s.grpcLis, err = net.Listen("tcp", s.cfg.GRPCAddr); err != nil {
+		if s.grpcLis, err = listen(s.cfg.GRPCAddr); err != nil {
 			err = fmt.Errorf("gRPC listener: %w", err)
 			return
 		}
-		if s.httpLis, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+		if s.httpLis, err = listen(s.cfg.HTTPAddr); err != nil {
 			_ = s.grpcLis.Close()
 			err = fmt.Errorf("HTTP listener: %w", err)
 			return
@@ -129,7 +134,9 @@ func (s *Server) Start() error {
 }
 
 func serveResult(what string, err error) error {
-	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
+	// Shutdown closes the HTTP listener itself (see Shutdown), hence
+	// net.ErrClosed.
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return fmt.Errorf("%s server: %w", what, err)
@@ -169,7 +176,8 @@ func (s *Server) updateHealth() {
 }
 
 // BeginShutdown reports not ready (/readyz 503, gRPC health NOT_SERVING)
-// while requests are still served.
+// while requests are still served; from now on every HTTP response asks its
+// client to close the connection, so keep-alive clients move away.
 func (s *Server) BeginShutdown() {
 	if s.stopping.Swap(true) {
 		return
@@ -179,43 +187,67 @@ func (s *Server) BeginShutdown() {
 	s.cfg.Logger.Info("shutting down: reporting not ready")
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests
-// until ctx ends; then it cuts the rest off and returns ctx's error.
+// Shutdown stops accepting connections, refusing new ones at connect time,
+// and lets in-flight requests finish until ctx ends: gRPC clients get
+// GOAWAY, HTTP connections close after their current request or once
+// quiet. Requests still running when ctx ends are answered UNAVAILABLE
+// (HTTP 503). It returns an error only when some did not answer even then
+// and had to be cut off.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.BeginShutdown()
 	s.closeOnce.Do(func() { close(s.closing) })
+	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			if s.grpcLis != nil {
+				s.grpcLis.refuse(ctx)
+			}
 			s.external.GracefulStop()
-		}()
-		go func() {
-			defer wg.Done()
-			_ = s.http.Shutdown(ctx)
-		}()
+		})
+		wg.Go(func() {
+			if s.httpLis == nil {
+				_ = s.http.Close()
+				return
+			}
+			s.httpLis.refuse(ctx)
+			_ = s.httpLis.Close()
+			s.conns.drain(s.cut.ctx.Done(), stop)
+		})
 		wg.Wait()
 	}()
-	var err error
 	select {
 	case <-done:
 		s.cfg.Logger.Info("drained")
+		return nil
 	case <-ctx.Done():
-		err = ctx.Err()
-		s.cfg.Logger.Warn("shutdown grace period over: cutting off requests still running")
-		_ = s.http.Close()
-		s.external.Stop()
-		<-done
 	}
-	return err
+	s.cfg.Logger.Warn("shutdown grace period over: answering requests still running with UNAVAILABLE",
+		"requests", s.cut.running.Load())
+	s.cut.now()
+	select {
+	case <-done:
+		s.cfg.Logger.Info("drained")
+		return nil
+	case <-time.After(cutoffWait):
+	}
+	left := s.cut.running.Load()
+	close(stop)
+	_ = s.http.Close()
+	s.external.Stop()
+	<-done
+	if left > 0 {
+		return fmt.Errorf("%d requests did not answer within %v of the end of the shutdown grace period and were cut off", left, cutoffWait)
+	}
+	return nil
 }
 
-// Run serves until ctx ends, then shuts down: it reports not ready at once,
-// keeps serving for ShutdownDelay so load balancers notice, then stops
-// accepting and lets in-flight requests finish within ShutdownGrace.
+// Run serves until ctx ends, then shuts down: it reports not ready at once
+// and asks HTTP clients to leave, keeps serving for ShutdownDelay so load
+// balancers notice, then stops accepting and lets in-flight requests finish
+// within ShutdownGrace (see Shutdown).
 func (s *Server) Run(ctx context.Context) error {
 	if err := s.Start(); err != nil {
 		return err

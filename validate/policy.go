@@ -169,6 +169,80 @@ type Rules struct {
 // Compile resolves the policy's entries against db. Warnings name entries
 // that match nothing, which usually means a typo in the policy.
 func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
+	r, checks := p.compile(db)
+	var warnings []string
+	for _, c := range checks {
+		if !c.matched {
+			warnings = append(warnings, fmt.Sprintf("database %s: %s entry %q matches no %s", db.Name, c.list, c.entry, c.kind()))
+		}
+	}
+	return r, warnings
+}
+
+// CompileAll compiles the policy against every database. It warns once for
+// each entry that matches nothing in any database it applies to, saying how
+// many it was checked against: a top-level entry is checked against every
+// database, and naming a table of only some of them is normal.
+func (p *Policy) CompileAll(dbs []*schema.Database) (map[*schema.Database]*Rules, []string) {
+	type tally struct {
+		check   entryCheck
+		checked int // databases
+		matched bool
+		last    *schema.Database // the last database checked
+	}
+	rules := make(map[*schema.Database]*Rules, len(dbs))
+	var order []*tally
+	tallies := map[[2]string]*tally{}
+	for _, db := range dbs {
+		r, checks := p.compile(db)
+		rules[db] = r
+		for _, c := range checks {
+			k := [2]string{c.list, c.entry}
+			t := tallies[k]
+			if t == nil {
+				t = &tally{check: c}
+				tallies[k] = t
+				order = append(order, t)
+			}
+			if t.last != db { // an entry both top-level and in the database's section counts once
+				t.checked++
+				t.last = db
+			}
+			t.matched = t.matched || c.matched
+		}
+	}
+	var warnings []string
+	for _, t := range order {
+		if t.matched {
+			continue
+		}
+		c := t.check
+		if t.checked == 1 {
+			warnings = append(warnings, fmt.Sprintf("%s entry %q matches no %s in database %s, the only database it was checked against",
+				c.list, c.entry, c.kind(), t.last.Name))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("%s entry %q matches no %s in any of the %d databases it was checked against",
+				c.list, c.entry, c.kind(), t.checked))
+		}
+	}
+	return rules, warnings
+}
+
+// entryCheck is one policy entry as resolved against one database.
+type entryCheck struct {
+	list    string // the policy key: allow_tables, deny_tables or deny_columns
+	entry   string
+	matched bool
+}
+
+func (c entryCheck) kind() string {
+	if c.list == "deny_columns" {
+		return "column"
+	}
+	return "table"
+}
+
+func (p *Policy) compile(db *schema.Database) (*Rules, []entryCheck) {
 	rule := p.For(db.Name)
 	r := &Rules{
 		db:        db,
@@ -184,7 +258,7 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 	if r.maxRows <= 0 {
 		r.maxRows = DefaultMaxRows
 	}
-	var warnings []string
+	var checks []entryCheck
 	matchTables := func(list []string, key string, f func(*schema.Table)) {
 		for _, e := range list {
 			n := 0
@@ -194,8 +268,8 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 					n++
 				}
 			}
-			if n == 0 && e != "*" {
-				warnings = append(warnings, fmt.Sprintf("database %s: %s entry %q matches no table", db.Name, key, e))
+			if e != "*" {
+				checks = append(checks, entryCheck{key, e, n > 0})
 			}
 		}
 	}
@@ -220,15 +294,13 @@ func (p *Policy) Compile(db *schema.Database) (*Rules, []string) {
 				}
 			}
 		}
-		if n == 0 {
-			warnings = append(warnings, fmt.Sprintf("database %s: deny_columns entry %q matches no column", db.Name, e))
-		}
+		checks = append(checks, entryCheck{"deny_columns", e, n > 0})
 	}
 	for _, f := range rule.AllowFunctions {
 		r.functions[strings.ToLower(strings.TrimSpace(f))] = true
 	}
 	r.fingerprint = sync.OnceValue(r.computeFingerprint)
-	return r, warnings
+	return r, checks
 }
 
 // tableMatches reports whether entry ([[catalog.]schema.]name, with * for

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -122,6 +123,69 @@ func TestFingerprint(t *testing.T) {
 			t.Errorf("rules that judge differently share fingerprint %s", r.Fingerprint())
 		}
 		seen[r.Fingerprint()] = true
+	}
+}
+
+// A policy checked against many databases warns once per entry that
+// matches nothing anywhere, not once per database it is missing from.
+func TestCompileAllWarnings(t *testing.T) {
+	shopDB := shop(t)
+	dbs := []*schema.Database{shopDB}
+	for i := range 54 {
+		dbs = append(dbs, &schema.Database{Name: fmt.Sprintf("warehouse%02d", i), Backend: "postgresql", Tables: []*schema.Table{
+			{Schema: "public", Name: "facts", Columns: []schema.Column{{Name: "id", Type: "int"}, {Name: "amount", Type: "numeric"}}},
+		}})
+	}
+	for _, tc := range []struct {
+		name, policy string
+		want         []string
+	}{
+		{"entries matching somewhere", `
+allow_tables: ["*"]
+deny_tables: [users, public.facts]
+deny_columns: ["*.email", facts.amount]`, nil},
+		{"entries matching nowhere", `
+deny_tables: [userz]
+deny_columns: [customers.emial, userz.id]`, []string{
+			`deny_tables entry "userz" matches no table in any of the 55 databases it was checked against`,
+			`deny_columns entry "customers.emial" matches no column in any of the 55 databases it was checked against`,
+			`deny_columns entry "userz.id" matches no column in any of the 55 databases it was checked against`,
+		}},
+		{"a database's own entry", `
+databases:
+  warehouse07:
+    deny_tables: [public.fact]
+  shop:
+    deny_tables: [users]`, []string{
+			`deny_tables entry "public.fact" matches no table in database warehouse07, the only database it was checked against`,
+		}},
+		{"an entry both top-level and in a section", `
+deny_tables: [nothere]
+databases:
+  shop:
+    deny_tables: [nothere]`, []string{
+			`deny_tables entry "nothere" matches no table in any of the 55 databases it was checked against`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy([]byte(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, warnings := p.CompileAll(dbs)
+			if strings.Join(warnings, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(rules) != len(dbs) {
+				t.Fatalf("%d rule sets for %d databases", len(rules), len(dbs))
+			}
+			for _, db := range dbs {
+				one, _ := p.Compile(db)
+				if rules[db].Fingerprint() != one.Fingerprint() {
+					t.Errorf("database %s: CompileAll's rules differ from Compile's", db.Name)
+				}
+			}
+		})
 	}
 }
 

@@ -122,6 +122,9 @@ type httpResult struct {
 	status int
 	header http.Header
 	body   string
+	// close is true when the server asked to close the connection
+	// ("Connection: close", which the client removes from header).
+	close bool
 }
 
 // do sends one HTTP request; headers are "Name: value" strings. A
@@ -158,7 +161,7 @@ func (h *harness) try(method, path, body string, headers ...string) (httpResult,
 	if err != nil {
 		return httpResult{}, err
 	}
-	return httpResult{status: resp.StatusCode, header: resp.Header, body: string(data)}, nil
+	return httpResult{status: resp.StatusCode, header: resp.Header, body: string(data), close: resp.Close}, nil
 }
 
 // md returns a context carrying gRPC metadata pairs.

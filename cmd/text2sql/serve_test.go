@@ -461,8 +461,8 @@ func TestServeRefreshSchema(t *testing.T) {
 func TestServeHealthReadyAndShutdown(t *testing.T) {
 	h := startServe(t, nil, nil, nil)
 	health := healthpb.NewHealthClient(h.conn)
-	if r := h.do("GET", "/healthz", ""); r.status != 200 {
-		t.Errorf("/healthz %d", r.status)
+	if r := h.do("GET", "/healthz", ""); r.status != 200 || r.close {
+		t.Errorf("/healthz %d, connection close %v", r.status, r.close)
 	}
 	if r := h.do("GET", "/readyz", ""); r.status != 200 || !strings.Contains(r.body, "ready") {
 		t.Errorf("/readyz %d %s", r.status, r.body)
@@ -497,9 +497,10 @@ func TestServeHealthReadyAndShutdown(t *testing.T) {
 	if err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Errorf("health during shutdown: %v, %v", resp, err)
 	}
-	// Requests are still served until the listeners close.
-	if r := h.do("POST", "/v1/sql:validate", `{"database":"shop","sql":"select 1"}`); r.status != 200 {
-		t.Errorf("ValidateSQL during shutdown: %d", r.status)
+	// Requests are still served until the listeners close, each asking
+	// its client to close the connection.
+	if r := h.do("POST", "/v1/sql:validate", `{"database":"shop","sql":"select 1"}`); r.status != 200 || !r.close {
+		t.Errorf("ValidateSQL during shutdown: %d, connection close %v", r.status, r.close)
 	}
 	if r := h.do("GET", "/healthz", ""); r.status != 200 {
 		t.Errorf("/healthz during shutdown: %d", r.status)
@@ -555,21 +556,39 @@ func TestServeGracefulDrain(t *testing.T) {
 	}
 }
 
-// Requests still running when the grace period ends are cut off.
+// Requests still running when the grace period ends are answered
+// UNAVAILABLE (HTTP 503), and the process still exits 0.
 func TestServeShutdownGraceOver(t *testing.T) {
 	gen := newFakeGenerator()
 	h := startServe(t, nil, []string{"--shutdown-grace", "100ms"}, withGenerator(gen))
+	type outcome struct {
+		r   httpResult
+		err error
+	}
+	httpDone := make(chan outcome, 1)
 	grpcDone := make(chan error, 1)
+	go func() {
+		r, err := h.try("POST", "/v1/sql:generate", `{"database":"shop","question":"block"}`)
+		httpDone <- outcome{r, err}
+	}()
 	go func() {
 		_, err := h.client.GenerateSQL(context.Background(), &texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "block"})
 		grpcDone <- err
 	}()
 	<-gen.entered
-	if code := h.stop(); code != exitFailure {
-		t.Errorf("exit status %d, want %d after cutting requests off", code, exitFailure)
+	<-gen.entered
+	if code := h.stop(); code != exitOK {
+		t.Errorf("exit status %d, want %d after answering the requests still running", code, exitOK)
 	}
-	if err := <-grpcDone; err == nil {
-		t.Error("a request blocked past the grace period succeeded")
+	if err := <-grpcDone; status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "shutting down") {
+		t.Errorf("gRPC request held past the grace period: %v, want UNAVAILABLE", err)
+	}
+	o := <-httpDone
+	if o.err != nil || o.r.status != 503 || !strings.Contains(o.r.body, "shutting down") || !o.r.close {
+		t.Errorf("HTTP request held past the grace period: %v %+v, want 503 with Connection: close", o.err, o.r)
+	}
+	if !strings.Contains(h.logs.String(), `"code":"Unavailable"`) {
+		t.Error("the UNAVAILABLE answers are not logged")
 	}
 }
 

@@ -57,15 +57,11 @@ type checker struct {
 }
 
 func newChecker(c *schema.Catalog, p *validate.Policy, maxRows int, warn io.Writer) *checker {
-	ch := &checker{catalog: c, rules: map[*schema.Database]*validate.Rules{}, validator: validate.New(), maxRows: maxRows}
-	for _, d := range c.Databases {
-		r, warnings := p.Compile(d)
-		for _, w := range warnings {
-			fmt.Fprintf(warn, "text2sql validate: policy: %s\n", w)
-		}
-		ch.rules[d] = r
+	rules, warnings := p.CompileAll(c.Databases)
+	for _, w := range warnings {
+		fmt.Fprintf(warn, "text2sql validate: policy: %s\n", w)
 	}
-	return ch
+	return &checker{catalog: c, rules: rules, validator: validate.New(), maxRows: maxRows}
 }
 
 func (ch *checker) names() string {

@@ -244,3 +244,21 @@ func TestCommandDispatch(t *testing.T) {
 		t.Errorf("help serve: %d %q", code, out)
 	}
 }
+
+// Policy entries matching nothing are reported once for the whole schema,
+// with the number of databases they were checked against.
+func TestValidatePolicyWarnings(t *testing.T) {
+	const dir = "testdata/policywarn/"
+	want, err := os.ReadFile(dir + "warnings.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, nil, nil, "validate", "--schema", dir+"schema.yaml", "--policy", dir+"policy.yaml",
+		"--database", "tenant05", "select id from orders")
+	if code != exitOK || !strings.Contains(out, "valid") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
+	}
+	if stderr != string(want) {
+		t.Errorf("stderr:\n%s\nwant (%swarnings.txt):\n%s", stderr, dir, want)
+	}
+}
