@@ -102,7 +102,7 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 	if err != nil {
 		return s.fail(env, err)
 	}
-	opts, err := serveAppOptions(env, &o, &g, &ss, log)
+	opts, err := serveAppOptions(ctx, env, &o, &g, &ss, log)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
 		return exitFailure
@@ -121,7 +121,10 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 		}
 	}()
 	if a.Pipeline != nil {
-		log.Info("GenerateSQL served", "model", g.llm.Model, "endpoint", g.llm.BaseURL, "attempts", g.attempts)
+		log.Info("GenerateSQL served", "model", g.llm.Model, "endpoint", g.llm.BaseURL, "attempts", g.attempts,
+			"source", opts.ModelSource, "why", opts.ModelReason)
+	} else {
+		log.Info("no model: GenerateSQL answers UNIMPLEMENTED", "why", opts.ModelReason)
 	}
 	srv := a.Server
 	if err := srv.Start(); err != nil {
@@ -140,7 +143,7 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 }
 
 // serveAppOptions turns the settings of `serve` into the service's options.
-func serveAppOptions(env *environ, o *serveOptions, g *generateOptions, ss *supersetServeOptions, log *slog.Logger) (app.Options, error) {
+func serveAppOptions(ctx context.Context, env *environ, o *serveOptions, g *generateOptions, ss *supersetServeOptions, log *slog.Logger) (app.Options, error) {
 	cfg, samplePolicy, err := serverConfig(env, o, log)
 	if err != nil {
 		return app.Options{}, err
@@ -155,7 +158,7 @@ func serveAppOptions(env *environ, o *serveOptions, g *generateOptions, ss *supe
 			log.Warn("no --policy with a Superset catalog: every table the service account sees is allowed, narrowed by each caller's scope")
 		}
 	}
-	if err := g.apply(&opts); err != nil {
+	if err := g.apply(ctx, env, &opts); err != nil {
 		return app.Options{}, err
 	}
 	return opts, nil

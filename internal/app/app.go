@@ -33,6 +33,10 @@ type Options struct {
 	// Model is the OpenAI-compatible endpoint; GenerateSQL is served when
 	// Model.Model is set or ModelClient is given.
 	Model llm.Config
+	// ModelSource and ModelReason say how Model was chosen ("flags",
+	// "openai-env", "ollama"; see llm.Discover) and why, for the log,
+	// /readyz and the question page.
+	ModelSource, ModelReason string
 	// ModelClient answers instead of an endpoint built from Model, e.g. a
 	// golden.Replayer replaying recorded answers.
 	ModelClient generate.Model
@@ -113,6 +117,13 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 		a.Pipeline, cfg.Generator = p, p
+	}
+	cfg.Model = server.ModelInfo{Reason: o.ModelReason}
+	if a.Pipeline != nil && o.ModelClient == nil {
+		cfg.Model = server.ModelInfo{Name: o.Model.Model, Endpoint: o.Model.BaseURL, Source: o.ModelSource, Reason: o.ModelReason}
+	}
+	if cfg.Generator == nil && cfg.Model.Reason == "" {
+		cfg.Model.Reason = llm.NoModelReason
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
