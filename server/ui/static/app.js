@@ -186,8 +186,8 @@ function renderAnswer(li, answer) {
 function renderRefusal(li, status, body) {
   const failure = failureOf(body);
   let text = body.message || `The service answered HTTP ${status}.`;
-  if (status === 422) text = "No safe SQL could be written for this question. " + text;
-  if (status === 501) text = "No model is configured, so questions cannot be answered. " + text;
+  if (status === 422) text = "No safe SQL could be written for this question. The service said: " + text;
+  if (status === 501) text = "No model is configured, so questions cannot be answered. The service said: " + text;
   const p = el("p", "refusal", text);
   p.setAttribute("role", "alert");
   li.append(p);
