@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -74,7 +75,9 @@ func (e *PlanError) Unwrap() error { return e.Err }
 
 // NewDryRunner connects to a warehouse for db's dialect. dsn is a
 // PostgreSQL URL or a MySQL driver DSN (user:pass@tcp(host:port)/db).
-// maxCost > 0 refuses PostgreSQL plans estimated above it.
+// maxCost > 0 refuses plans estimated above it: PostgreSQL's total cost,
+// MySQL's query_cost, MariaDB's cost (11.0 and later) or, where MariaDB
+// reports no cost (10.x), the rows its plan expects to examine.
 func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
 	switch db.Dialect() {
 	case schema.DialectPostgres:
@@ -100,7 +103,7 @@ func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout 
 		}
 		pool := sql.OpenDB(conn)
 		pool.SetMaxOpenConns(4)
-		return &mysqlDryRun{db: pool, timeout: timeout}, nil
+		return &mysqlDryRun{db: pool, timeout: timeout, maxCost: maxCost}, nil
 	}
 	return nil, fmt.Errorf("dry run for %s: backend %q has no dry run", db.Name, db.Backend)
 }
@@ -163,6 +166,7 @@ func isPgQueryError(err error) bool {
 type mysqlDryRun struct {
 	db      *sql.DB
 	timeout time.Duration
+	maxCost float64
 }
 
 func (d *mysqlDryRun) Close() { d.db.Close() }
@@ -175,15 +179,99 @@ func (d *mysqlDryRun) Explain(ctx context.Context, query string) error {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "EXPLAIN "+query)
-	if err != nil {
+	var plan string
+	if err := tx.QueryRowContext(ctx, "EXPLAIN FORMAT=JSON "+query).Scan(&plan); err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) {
 			return &PlanError{err}
 		}
 		return err
 	}
-	for rows.Next() {
+	if d.maxCost <= 0 {
+		return nil
 	}
-	return rows.Close()
+	var doc any
+	if err := json.Unmarshal([]byte(plan), &doc); err != nil {
+		return fmt.Errorf("unreadable plan: %v", err)
+	}
+	cost, what := mysqlCost(doc)
+	if cost > d.maxCost {
+		return &PlanError{fmt.Errorf("the estimated %s %.0f exceeds the ceiling %.0f; filter or aggregate more", what, cost, d.maxCost)}
+	}
+	return nil
+}
+
+// mysqlCost reads the estimate of an EXPLAIN FORMAT=JSON plan: MySQL's
+// query_block.cost_info.query_cost or MariaDB 11's query_block.cost;
+// MariaDB 10.x reports no cost, so there it is the largest product of the
+// rows expected from the tables of one nested loop.
+func mysqlCost(doc any) (float64, string) {
+	block, _ := field(doc, "query_block").(map[string]any)
+	if c, ok := number(field(field(block, "cost_info"), "query_cost")); ok {
+		return c, "cost"
+	}
+	if c, ok := number(field(block, "cost")); ok {
+		return c, "cost"
+	}
+	return examined(doc), "rows examined"
+}
+
+func field(v any, key string) any {
+	m, _ := v.(map[string]any)
+	return m[key]
+}
+
+// number reads a JSON number or a number written as a string (MySQL
+// quotes its costs).
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// examined walks a MariaDB plan: a nested loop multiplies the rows of its
+// tables, and the largest product anywhere (subqueries included) stands
+// for the statement.
+func examined(v any) float64 {
+	best := 0.0
+	switch x := v.(type) {
+	case map[string]any:
+		if loop, ok := x["nested_loop"].([]any); ok {
+			product := 1.0
+			for _, step := range loop {
+				product *= max(1, tableRows(step))
+			}
+			best = product
+		} else if t, ok := x["table"]; ok {
+			best = tableRows(map[string]any{"table": t})
+		}
+		for _, c := range x {
+			best = max(best, examined(c))
+		}
+	case []any:
+		for _, c := range x {
+			best = max(best, examined(c))
+		}
+	}
+	return best
+}
+
+// tableRows is the rows estimate of one step of a nested loop: a table,
+// or a table joined through a join buffer.
+func tableRows(step any) float64 {
+	for _, wrap := range []string{"", "block-nl-join", "bka-join"} {
+		t := step
+		if wrap != "" {
+			t = field(step, wrap)
+		}
+		if r, ok := number(field(field(t, "table"), "rows")); ok {
+			return r
+		}
+	}
+	return 0
 }

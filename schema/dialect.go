@@ -1,6 +1,9 @@
 package schema
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // Dialect families the service can parse.
 const (
@@ -29,3 +32,32 @@ func DialectOf(backend string) string {
 
 // Dialect is the dialect family of the database's backend, or "".
 func (d *Database) Dialect() string { return DialectOf(d.Backend) }
+
+// Backends lists the Superset backends that have a dialect family, sorted.
+func Backends() []string {
+	out := make([]string, 0, len(dialects))
+	for b := range dialects {
+		out = append(out, b)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Families returns every dialect family the service can parse, each with
+// one Superset backend that selects it (the first by name): tests that must
+// cover every dialect iterate it, so a family added to the table above is
+// covered without being named.
+func Families() map[string]string {
+	out := map[string]string{}
+	backends := make([]string, 0, len(dialects))
+	for b := range dialects {
+		backends = append(backends, b)
+	}
+	sort.Strings(backends)
+	for _, b := range backends {
+		if _, ok := out[dialects[b]]; !ok {
+			out[dialects[b]] = b
+		}
+	}
+	return out
+}

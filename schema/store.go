@@ -42,8 +42,10 @@ type Store interface {
 	Get(ctx context.Context, name string) (Entry, error)
 	// Refresh fetches the database's catalog from its source now.
 	Refresh(ctx context.Context, name string) (Entry, error)
-	// Ready reports nil when every database has a catalog to serve, or an
-	// error saying what is missing.
+	// Ready reports nil when the store can answer: its catalog source is
+	// loaded or reachable. Databases without a catalog, or with a stale
+	// one, do not make it unready (Databases reports their state); the
+	// error says what is missing otherwise.
 	Ready(ctx context.Context) error
 }
 

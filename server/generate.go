@@ -36,11 +36,11 @@ func (s *Service) GenerateSQL(ctx context.Context, req *texttosqlv1.GenerateSQLR
 	case req.GetMaxRows() < 0:
 		return nil, invalidArgument("max_rows must not be negative")
 	}
+	if err := s.checkHistory(req.GetHistory()); err != nil {
+		return nil, err
+	}
 	history := make([]generate.Turn, 0, len(req.GetHistory()))
-	for i, h := range req.GetHistory() {
-		if len(h.GetQuestion()) > s.cfg.MaxQuestionBytes || len(h.GetSql()) > s.cfg.MaxSQLBytes {
-			return nil, invalidArgument("history[%d] is larger than the question or SQL limits (%d, %d bytes)", i, s.cfg.MaxQuestionBytes, s.cfg.MaxSQLBytes)
-		}
+	for _, h := range req.GetHistory() {
 		history = append(history, generate.Turn{Question: h.GetQuestion(), SQL: h.GetSql()})
 	}
 	r, err := s.prepare(ctx, req.GetDatabase(), req.GetScope())
@@ -107,4 +107,27 @@ func attemptsProto(as []generate.Attempt) []*texttosqlv1.Attempt {
 		}
 	}
 	return out
+}
+
+// checkHistory refuses a history the prompt cannot carry. Over-limit
+// history is refused, not trimmed: which earlier turns matter is the
+// caller's call, and a silently shortened conversation would answer a
+// different question than the one asked.
+func (s *Service) checkHistory(history []*texttosqlv1.ConversationTurn) error {
+	if n := len(history); n > s.cfg.MaxHistoryTurns {
+		return invalidArgument("history has %d turns, more than the limit of %d; send only the last %d turns of the conversation",
+			n, s.cfg.MaxHistoryTurns, s.cfg.MaxHistoryTurns)
+	}
+	total := 0
+	for i, h := range history {
+		if len(h.GetQuestion()) > s.cfg.MaxQuestionBytes || len(h.GetSql()) > s.cfg.MaxSQLBytes {
+			return invalidArgument("history[%d] is larger than the question or SQL limits (%d, %d bytes)", i, s.cfg.MaxQuestionBytes, s.cfg.MaxSQLBytes)
+		}
+		total += len(h.GetQuestion()) + len(h.GetSql())
+	}
+	if total > s.cfg.MaxHistoryBytes {
+		return invalidArgument("history holds %d bytes of questions and SQL, more than the limit of %d; send fewer earlier turns (the most recent ones matter most)",
+			total, s.cfg.MaxHistoryBytes)
+	}
+	return nil
 }

@@ -136,9 +136,13 @@ func (s *Server) Local(transport string) texttosqlv1.TextToSQLServiceServer {
 	return &intercepted{svc: s.svc, mw: s.middlewareFor(transport), cut: s.cut}
 }
 
-// readyz is 200 while the store has every catalog and the server is not
-// shutting down, and 503 with the reason otherwise. A catalog served stale
-// (its last refresh failed) keeps the service ready and is listed.
+// readyz is 200 when the service can answer: the store's catalog source is
+// loaded or reachable (Store.Ready) and the server is not shutting down;
+// 503 with the reason otherwise. Databases without a fresh catalog are
+// listed, not counted against readiness, so one failing warehouse does not
+// take the service out of every load balancer: "stale" ones are served
+// from their last good catalog, "unavailable" ones have none yet (their
+// first fetch is pending or failing, and is retried on demand).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	model := s.cfg.Model
 	if s.cfg.Generator == nil && model.Reason == "" {
@@ -159,19 +163,36 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		SyncedAt  time.Time `json:"synced_at"`
 		LastError string    `json:"last_error"`
 	}
+	type unavailable struct {
+		Database  string `json:"database"`
+		State     string `json:"state"` // "pending" or "failing"
+		LastError string `json:"last_error,omitempty"`
+	}
+	out := map[string]any{"status": "ready", "model": model}
 	var stales []stale
+	var missing []unavailable
 	if entries, err := s.cfg.Store.Databases(ctx); err == nil {
 		for _, e := range entries {
-			if e.Status.Stale {
-				stales = append(stales, stale{e.Database.Name, e.Status.SyncedAt, e.Status.LastError})
+			st := e.Status
+			switch {
+			case st.Stale:
+				stales = append(stales, stale{e.Database.Name, st.SyncedAt, st.LastError})
+			case st.SyncedAt.IsZero() && st.LastError != "":
+				missing = append(missing, unavailable{e.Database.Name, "failing", st.LastError})
+			case st.SyncedAt.IsZero():
+				missing = append(missing, unavailable{e.Database.Name, "pending", ""})
 			}
 		}
+	} else {
+		out["detail"] = err.Error()
 	}
 	if len(stales) > 0 {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "stale": stales, "model": model})
-		return
+		out["stale"] = stales
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "model": model})
+	if len(missing) > 0 {
+		out["unavailable"] = missing
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // httpCommon assigns the request id (accepting a sane one from the

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -121,7 +122,7 @@ func (m *middleware) begin(ctx context.Context, c *call) (context.Context, error
 	c.caller = caller.Name
 	ctx = withCaller(ctx, caller)
 	ctx = context.WithValue(ctx, loggerKey, log.With("caller", caller.Name))
-	release, reason, err := m.limits.acquire(caller.Name)
+	release, reason, err := m.limits.acquire(caller.Name, m.clientHost(ctx))
 	if err != nil {
 		m.metrics.rejected.WithLabelValues(reason).Inc()
 		return ctx, err
@@ -190,6 +191,16 @@ func (m *middleware) peer(ctx context.Context) string {
 		return p.Addr.String()
 	}
 	return ""
+}
+
+// clientHost is the client's address without its port: the key of an
+// anonymous client's limits.
+func (m *middleware) clientHost(ctx context.Context) string {
+	addr := m.peer(ctx)
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // recovered turns a panic into INTERNAL, logging the stack. The caller

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,48 +22,65 @@ type Limits struct {
 	MaxInFlight int
 }
 
-// limiter applies Limits per caller name. The set of callers is the
-// configured ones plus "anonymous", so the maps stay small.
+// maxBuckets bounds how many rate buckets are kept. Anonymous clients each
+// get one, keyed by address, so the least recently seen are dropped; a
+// dropped client starts again with a full bucket.
+const maxBuckets = 1 << 16
+
+// limiter applies Limits per caller: per configured caller name, and, when
+// no callers are configured and every request is anonymous, per client
+// address, so one busy client does not use up everyone's allowance.
 type limiter struct {
 	limits Limits
 
 	mu       sync.Mutex
-	buckets  map[string]*rate.Limiter
-	inFlight map[string]int
+	buckets  *lru.Cache[string, *rate.Limiter]
+	inFlight map[string]int // only keys with requests running
 }
 
 func newLimiter(l Limits) *limiter {
 	if l.Rate > 0 && l.Burst < 1 {
 		l.Burst = 1
 	}
-	return &limiter{limits: l, buckets: map[string]*rate.Limiter{}, inFlight: map[string]int{}}
+	buckets, err := lru.New[string, *rate.Limiter](maxBuckets)
+	if err != nil {
+		panic(err) // only for a size < 1
+	}
+	return &limiter{limits: l, buckets: buckets, inFlight: map[string]int{}}
 }
 
-// acquire admits one request of caller or says why not; release must be
-// called once the request is done when acquire succeeded. reason is the
-// metric label of a refusal.
-func (l *limiter) acquire(caller string) (release func(), reason string, err error) {
+// acquire admits one request of caller, coming from the client address
+// client (host only), or says why not; release must be called once the
+// request is done when acquire succeeded. reason is the metric label of a
+// refusal.
+func (l *limiter) acquire(caller, client string) (release func(), reason string, err error) {
+	key, who := caller, "caller "+caller
+	if caller == AnonymousCaller && client != "" {
+		key, who = caller+"@"+client, fmt.Sprintf("anonymous client %s", client)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.limits.MaxInFlight > 0 && l.inFlight[caller] >= l.limits.MaxInFlight {
+	if l.limits.MaxInFlight > 0 && l.inFlight[key] >= l.limits.MaxInFlight {
 		return nil, "concurrency", status.Errorf(codes.ResourceExhausted,
-			"caller %s already has %d requests running, the most allowed; retry when one finishes", caller, l.limits.MaxInFlight)
+			"%s already has %d requests running, the most allowed; retry when one finishes", who, l.limits.MaxInFlight)
 	}
 	if l.limits.Rate > 0 {
-		b := l.buckets[caller]
-		if b == nil {
+		b, ok := l.buckets.Get(key)
+		if !ok {
 			b = rate.NewLimiter(rate.Limit(l.limits.Rate), l.limits.Burst)
-			l.buckets[caller] = b
+			l.buckets.Add(key, b)
 		}
 		if !b.Allow() {
 			return nil, "rate", status.Errorf(codes.ResourceExhausted,
-				"caller %s is over its rate limit of %g requests per second; retry later", caller, l.limits.Rate)
+				"%s is over its rate limit of %g requests per second; retry later", who, l.limits.Rate)
 		}
 	}
-	l.inFlight[caller]++
+	l.inFlight[key]++
 	return func() {
 		l.mu.Lock()
-		l.inFlight[caller]--
+		if l.inFlight[key]--; l.inFlight[key] <= 0 {
+			delete(l.inFlight, key)
+		}
 		l.mu.Unlock()
 	}, "", nil
 }

@@ -80,12 +80,14 @@ func New(cfg Config) (*Server, error) {
 			timeout: cfg.RequestTimeout, closing: s.closing}
 	}
 	mw := s.middlewareFor(transportGRPC)
+	codec := newLenientCodec()
 	s.external = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(mw.unary, s.cut.unary),
 		grpc.ChainStreamInterceptor(mw.stream),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes),
+		grpc.ForceServerCodecV2(codec),
 	)
-	texttosqlv1.RegisterTextToSQLServiceServer(s.external, s.svc)
+	s.external.RegisterService(codec.guard(&texttosqlv1.TextToSQLService_ServiceDesc), s.svc)
 	healthpb.RegisterHealthServer(s.external, s.health)
 	reflection.Register(s.external)
 	gw, err := newGateway(context.Background(), &intercepted{svc: s.svc, mw: s.middlewareFor(transportHTTP), cut: s.cut})

@@ -378,30 +378,30 @@ func replaceOnce(s, old, repl string) string {
 
 func TestLimiter(t *testing.T) {
 	l := newLimiter(Limits{MaxInFlight: 2})
-	r1, _, err1 := l.acquire("a")
-	r2, _, err2 := l.acquire("a")
+	r1, _, err1 := l.acquire("a", "10.0.0.1")
+	r2, _, err2 := l.acquire("a", "10.0.0.1")
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if _, reason, err := l.acquire("a"); status.Code(err) != codes.ResourceExhausted || reason != "concurrency" {
+	if _, reason, err := l.acquire("a", "10.0.0.1"); status.Code(err) != codes.ResourceExhausted || reason != "concurrency" {
 		t.Fatalf("third concurrent request: %v (%s), want ResourceExhausted", err, reason)
 	}
-	if _, _, err := l.acquire("b"); err != nil {
+	if _, _, err := l.acquire("b", "10.0.0.1"); err != nil {
 		t.Fatalf("another caller is limited by a's requests: %v", err)
 	}
 	r1()
-	if _, _, err := l.acquire("a"); err != nil {
+	if _, _, err := l.acquire("a", "10.0.0.1"); err != nil {
 		t.Fatalf("after a release: %v", err)
 	}
 	r2()
 
 	rl := newLimiter(Limits{Rate: 1e-9, Burst: 2})
 	for i := range 2 {
-		if _, _, err := rl.acquire("a"); err != nil {
+		if _, _, err := rl.acquire("a", "10.0.0.1"); err != nil {
 			t.Fatalf("request %d within the burst: %v", i, err)
 		}
 	}
-	if _, reason, err := rl.acquire("a"); status.Code(err) != codes.ResourceExhausted || reason != "rate" {
+	if _, reason, err := rl.acquire("a", "10.0.0.1"); status.Code(err) != codes.ResourceExhausted || reason != "rate" {
 		t.Fatalf("request over the burst: %v (%s), want ResourceExhausted", err, reason)
 	}
 }

@@ -24,9 +24,11 @@ import (
 
 // Defaults for zero-valued Config fields.
 const (
-	DefaultMaxSQLBytes      = 256 << 10
+	DefaultMaxSQLBytes      = validate.DefaultMaxSQLBytes
 	DefaultMaxQuestionBytes = 16 << 10
 	DefaultMaxRequestBytes  = 1 << 20
+	DefaultMaxHistoryTurns  = 10
+	DefaultMaxHistoryBytes  = 16 << 10
 	DefaultRequestTimeout   = 60 * time.Second
 	DefaultShutdownGrace    = 25 * time.Second
 	DefaultHTTPAddr         = "127.0.0.1:8080"
@@ -63,6 +65,12 @@ type Config struct {
 	MaxQuestionBytes int
 	// MaxRequestBytes caps an HTTP request body and a gRPC message.
 	MaxRequestBytes int
+	// MaxHistoryTurns and MaxHistoryBytes cap GenerateSQL's history: the
+	// number of earlier turns, and their questions and SQL together. Every
+	// turn goes into the prompt of every attempt, so they keep the prompt
+	// within the model's context however the caller builds the history.
+	MaxHistoryTurns int
+	MaxHistoryBytes int
 	// RequestTimeout is the deadline of a request whose caller set none.
 	RequestTimeout time.Duration
 	// LogQuestions lets debug logs carry questions and SQL text.
@@ -116,6 +124,12 @@ func (c *Config) withDefaults() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxHistoryTurns <= 0 {
+		c.MaxHistoryTurns = DefaultMaxHistoryTurns
+	}
+	if c.MaxHistoryBytes <= 0 {
+		c.MaxHistoryBytes = DefaultMaxHistoryBytes
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = DefaultRequestTimeout

@@ -126,6 +126,7 @@ func (j *judge) statement(s *stmt.Statement) {
 
 // query judges q seen from parent and returns its output columns.
 func (j *judge) query(q *stmt.Query, parent *scope) columns {
+	j.bounds(q)
 	s := parent
 	if len(q.With) > 0 {
 		s = &scope{parent: parent, ctes: map[string]columns{}}

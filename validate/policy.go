@@ -20,6 +20,15 @@ import (
 // DefaultMaxRows caps result size when a policy does not say.
 const DefaultMaxRows = 1000
 
+// Work bounds when a policy does not say: rows one generator or bounded
+// recursive CTE may produce, characters one amplifying function may
+// build, and joins without any join predicate per SELECT block.
+const (
+	DefaultMaxGeneratedRows = 100000
+	DefaultMaxStringLength  = 10000
+	DefaultMaxCrossJoins    = 1
+)
+
 // Policy is the operator's policy file. The top-level rules apply to every
 // database; a section under Databases adds to them for one database (denies
 // and functions add up; its allow_tables and max_rows replace the top-level
@@ -44,6 +53,23 @@ type Rule struct {
 	DenyColumns    []string `yaml:"deny_columns,omitempty"`
 	AllowFunctions []string `yaml:"allow_functions,omitempty"`
 	MaxRows        int      `yaml:"max_rows,omitempty"`
+	// TemplateProcessing says whether Superset renders Jinja templates
+	// over the database's SQL; unset means yes, the safe assumption, and
+	// statements whose text holds a template delimiter are refused.
+	TemplateProcessing *bool `yaml:"template_processing,omitempty"`
+	// MaxGeneratedRows caps generate_series and the like, and bounded
+	// recursive CTEs (DefaultMaxGeneratedRows when 0).
+	MaxGeneratedRows int `yaml:"max_generated_rows,omitempty"`
+	// UnsizedGenerators lets generators run whose size is not constant
+	// (generate_series between a table's first and last date); their
+	// constant sizes are still capped. For databases whose dry run has a
+	// cost ceiling to stop the ones that are too large.
+	UnsizedGenerators *bool `yaml:"unsized_generators,omitempty"`
+	// MaxStringLength caps repeat, lpad and the like (DefaultMaxStringLength when 0).
+	MaxStringLength int `yaml:"max_string_length,omitempty"`
+	// MaxCrossJoins is how many joins without any join predicate one
+	// SELECT block may hold (DefaultMaxCrossJoins when unset; 0 allows none).
+	MaxCrossJoins *int `yaml:"max_cross_joins,omitempty"`
 }
 
 // DefaultPolicy allows every table of the schema, denies nothing and caps
@@ -90,8 +116,8 @@ func (p *Policy) check() error {
 		if name != "" {
 			where = fmt.Sprintf("databases.%s.", name)
 		}
-		if r.MaxRows < 0 {
-			return fmt.Errorf("%smax_rows must not be negative", where)
+		if r.MaxRows < 0 || r.MaxGeneratedRows < 0 || r.MaxStringLength < 0 || (r.MaxCrossJoins != nil && *r.MaxCrossJoins < 0) {
+			return fmt.Errorf("%smax_rows, max_generated_rows, max_string_length and max_cross_joins must not be negative", where)
 		}
 		for _, e := range append(append([]string{}, r.AllowTables...), r.DenyTables...) {
 			if n := len(splitName(e)); n < 1 || n > 3 {
@@ -145,6 +171,21 @@ func (p *Policy) For(database string) Rule {
 	if d.MaxRows > 0 {
 		r.MaxRows = d.MaxRows
 	}
+	if d.TemplateProcessing != nil {
+		r.TemplateProcessing = d.TemplateProcessing
+	}
+	if d.MaxGeneratedRows > 0 {
+		r.MaxGeneratedRows = d.MaxGeneratedRows
+	}
+	if d.MaxStringLength > 0 {
+		r.MaxStringLength = d.MaxStringLength
+	}
+	if d.UnsizedGenerators != nil {
+		r.UnsizedGenerators = d.UnsizedGenerators
+	}
+	if d.MaxCrossJoins != nil {
+		r.MaxCrossJoins = d.MaxCrossJoins
+	}
 	r.DenyTables = append(append([]string{}, r.DenyTables...), d.DenyTables...)
 	r.DenyColumns = append(append([]string{}, r.DenyColumns...), d.DenyColumns...)
 	r.AllowFunctions = append(append([]string{}, r.AllowFunctions...), d.AllowFunctions...)
@@ -159,6 +200,7 @@ type Rules struct {
 	denied      map[*schema.Table]map[string]bool // lower-case column names
 	functions   map[string]bool                   // lower-case, "name" or "schema.name"
 	maxRows     int
+	work        workBounds
 	fingerprint func() string // computed once, on first use
 	// names holds each table's qualified name ("schema.table", or
 	// "catalog.schema.table" when it has a catalog), built once rather than
@@ -250,6 +292,7 @@ func (p *Policy) compile(db *schema.Database) (*Rules, []entryCheck) {
 		denied:    map[*schema.Table]map[string]bool{},
 		functions: map[string]bool{},
 		maxRows:   rule.MaxRows,
+		work:      rule.workBounds(),
 		names:     make(map[*schema.Table]string, len(db.Tables)),
 	}
 	for _, t := range db.Tables {
@@ -341,7 +384,7 @@ func (r *Rules) MaxRows() int { return r.maxRows }
 // Restrict narrows the rules to the tables visible reports true for: the
 // caller's scope intersected with the operator's allowlist.
 func (r *Rules) Restrict(visible func(*schema.Table) bool) *Rules {
-	out := &Rules{db: r.db, denied: r.denied, functions: r.functions, maxRows: r.maxRows, names: r.names,
+	out := &Rules{db: r.db, denied: r.denied, functions: r.functions, maxRows: r.maxRows, work: r.work, names: r.names,
 		allowed: make(map[*schema.Table]bool, len(r.allowed))}
 	for t := range r.allowed {
 		if visible(t) {
@@ -372,7 +415,7 @@ func (r *Rules) computeFingerprint() string {
 	}
 	sort.Strings(lines)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%d\n", r.db.Name, r.maxRows)
+	fmt.Fprintf(h, "%s\n%d\n%+v\n", r.db.Name, r.maxRows, r.work)
 	for _, l := range lines {
 		h.Write([]byte(l))
 		h.Write([]byte{'\n'})

@@ -2,6 +2,17 @@
 // runnable: the dialect's real parser reads it (validate/mysql,
 // validate/postgres), the adapter reduces the tree to a neutral description
 // (validate/stmt), and one policy judges that description for every dialect.
+//
+// The returned text is what runs, so every adapter's Print holds to one
+// contract, checked for every dialect by one test (TestReturnedTextContract)
+// and by the fuzz targets: the text holds no comments, no optimizer hints
+// (MySQL /*+ MAX_EXECUTION_TIME */, SET_VAR, ...) and no executable
+// comments (/*! */, MariaDB /*M! */), nor anything another SQL lexer on the
+// way could read as one; it parses to the statement that was judged, with
+// the row cap applied. Validate then refuses (TEMPLATE_SYNTAX) a text that
+// Superset's Jinja rendering would change, unless the policy says the
+// database's SQL is not rendered: that check is made here, on the printed
+// text, so it holds for every adapter.
 package validate
 
 import (
@@ -16,6 +27,11 @@ import (
 	"github.com/texttosql/text2sql/validate/postgres"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
+
+// DefaultMaxSQLBytes is the size of statement the service accepts by
+// default: every hostile shape (validate/hostile) up to this size is tested
+// to end in a verdict, and BenchmarkHostileShapes times the slowest.
+const DefaultMaxSQLBytes = 256 << 10
 
 // Violation is one reason a statement is refused.
 type Violation struct {
@@ -32,8 +48,9 @@ type Violation struct {
 type Result struct {
 	Valid      bool
 	Violations []Violation
-	// SQL is the statement printed by the dialect's own printer with the row
-	// cap applied; empty unless Valid.
+	// SQL is the text that may run, as the dialect's adapter returns it
+	// (see the package comment) with the row cap applied; empty unless
+	// Valid.
 	SQL string
 	// Tables are the real tables read, sorted, each named as the policy
 	// names it: "schema.table", or "catalog.schema.table" when the table
@@ -148,6 +165,10 @@ func (v *Validator) Validate(req Request) (res *Result) {
 	if err != nil {
 		res.Violations = []Violation{{Code: stmt.CodeUnsupportedSyntax,
 			Message: fmt.Sprintf("the statement could not be printed back by the %s printer: %v", d.Name, err)}}
+		return res
+	}
+	if bad := templateViolation(rules, out); bad != nil {
+		res.Violations = []Violation{*bad}
 		return res
 	}
 	res.Valid, res.SQL = true, out

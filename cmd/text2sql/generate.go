@@ -52,7 +52,7 @@ func (o *generateOptions) define(s *settings) {
 	s.Duration(&o.cacheTTL, "cache-ttl", 24*time.Hour, "how long an answer is reused; 0 turns the cache off")
 	s.String(&o.dryRun, "dry-run", "", "warehouses to plan answers against, \"database=dsn\" separated by \";\" (PostgreSQL URL or MySQL DSN); use a read-only account")
 	s.Duration(&o.dryRunTimeout, "dry-run-timeout", 5*time.Second, "statement timeout of one dry run")
-	s.Float(&o.dryRunMaxCost, "dry-run-max-cost", 0, "refuse PostgreSQL plans estimated above this cost; 0 means no ceiling")
+	s.Float(&o.dryRunMaxCost, "dry-run-max-cost", 0, "refuse plans estimated above this cost (MariaDB 10.x: rows examined); 0 means no ceiling")
 }
 
 // apply adds the pipeline's options when a model is configured: named by

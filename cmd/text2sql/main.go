@@ -83,6 +83,9 @@ func run(ctx context.Context, env *environ, args []string) int {
 		}
 		usage(env.stdout)
 		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(env.stdout, version())
+		return exitOK
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -106,5 +109,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "text2sql <command> --help" for a command's flags and environment variables.`)
+	fmt.Fprintln(w, `Run "text2sql <command> --help" for a command's flags and environment variables,`)
+	fmt.Fprintln(w, `"text2sql --version" for the build's version and commit.`)
 }

@@ -30,6 +30,8 @@ type serveOptions struct {
 	maxSQLBytes            int
 	maxQuestionBytes       int
 	maxRequestBytes        int
+	maxHistoryTurns        int
+	maxHistoryBytes        int
 	rateLimit              float64
 	rateBurst              int
 	maxInFlight            int
@@ -65,7 +67,9 @@ func serveSettings(o *serveOptions, g *generateOptions, ss *supersetServeOptions
 	s.Int(&o.maxSQLBytes, "max-sql-bytes", server.DefaultMaxSQLBytes, "largest SQL text accepted, in bytes")
 	s.Int(&o.maxQuestionBytes, "max-question-bytes", server.DefaultMaxQuestionBytes, "largest question accepted, in bytes")
 	s.Int(&o.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "largest HTTP request body or gRPC message, in bytes")
-	s.Float(&o.rateLimit, "rate-limit", 50, "requests per second allowed per caller; 0 means no limit")
+	s.Int(&o.maxHistoryTurns, "max-history-turns", server.DefaultMaxHistoryTurns, "most earlier turns a GenerateSQL history may hold; more is refused (INVALID_ARGUMENT)")
+	s.Int(&o.maxHistoryBytes, "max-history-bytes", server.DefaultMaxHistoryBytes, "most bytes of questions and SQL a GenerateSQL history may hold in all; more is refused (INVALID_ARGUMENT)")
+	s.Float(&o.rateLimit, "rate-limit", 50, "requests per second allowed per caller (per client address when no callers are configured); 0 means no limit")
 	s.Int(&o.rateBurst, "rate-burst", 100, "requests a caller may send at once above the rate")
 	s.Int(&o.maxInFlight, "max-in-flight", 64, "requests one caller may have running at once; 0 means no limit")
 	s.Duration(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long while reporting not ready (set ~5s behind a load balancer)")
@@ -188,7 +192,8 @@ func serverConfig(env *environ, o *serveOptions, log *slog.Logger) (cfg server.C
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"--max-sql-bytes", o.maxSQLBytes}, {"--max-question-bytes", o.maxQuestionBytes}, {"--max-request-bytes", o.maxRequestBytes}} {
+	}{{"--max-sql-bytes", o.maxSQLBytes}, {"--max-question-bytes", o.maxQuestionBytes}, {"--max-request-bytes", o.maxRequestBytes},
+		{"--max-history-turns", o.maxHistoryTurns}, {"--max-history-bytes", o.maxHistoryBytes}} {
 		if n.v <= 0 {
 			return cfg, false, fmt.Errorf("%s must be positive", n.name)
 		}
@@ -207,6 +212,8 @@ func serverConfig(env *environ, o *serveOptions, log *slog.Logger) (cfg server.C
 		MaxSQLBytes:      o.maxSQLBytes,
 		MaxQuestionBytes: o.maxQuestionBytes,
 		MaxRequestBytes:  o.maxRequestBytes,
+		MaxHistoryTurns:  o.maxHistoryTurns,
+		MaxHistoryBytes:  o.maxHistoryBytes,
 		RequestTimeout:   o.requestTimeout,
 		LogQuestions:     o.logQuestions,
 		Logger:           log,

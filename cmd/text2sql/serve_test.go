@@ -134,11 +134,11 @@ func TestServeValidateBothWays(t *testing.T) {
 	}
 	// The request's row cap only lowers the policy's (1000).
 	r, err := h.client.ValidateSQL(context.Background(), &texttosqlv1.ValidateSQLRequest{Database: "shop", Sql: "select id from orders limit 5000", MaxRows: 20})
-	if err != nil || !strings.HasSuffix(r.Sql, "LIMIT 20") {
+	if err != nil || !strings.HasSuffix(strings.ToUpper(r.Sql), "LIMIT 20") {
 		t.Errorf("max_rows 20: %v, %v", r, err)
 	}
 	r, err = h.client.ValidateSQL(context.Background(), &texttosqlv1.ValidateSQLRequest{Database: "shop", Sql: "select id from orders limit 5000", MaxRows: 5000})
-	if err != nil || !strings.HasSuffix(r.Sql, "LIMIT 1000") {
+	if err != nil || !strings.HasSuffix(strings.ToUpper(r.Sql), "LIMIT 1000") {
 		t.Errorf("max_rows above the policy's: %v, %v", r, err)
 	}
 }

@@ -21,6 +21,7 @@ type supersetOptions struct {
 	databases                                 string
 	timeout                                   time.Duration
 	concurrency                               int
+	rate                                      float64
 	skipKeys                                  bool
 }
 
@@ -33,6 +34,7 @@ func (o *supersetOptions) define(s *settings) {
 	s.String(&o.databases, "superset-databases", "", "comma-separated Superset database names or ids to serve; empty serves every database the account sees")
 	s.Duration(&o.timeout, "superset-timeout", 30*time.Second, "timeout of one call to Superset")
 	s.Int(&o.concurrency, "superset-concurrency", superset.DefaultMaxConcurrency, "calls to Superset in flight at once (lower it for a small Superset)")
+	s.Float(&o.rate, "superset-rate", superset.DefaultMaxRate, "calls to Superset per second; Superset 6 allows 50 per client address, shared by every client behind it; 0 means no limit")
 	s.Bool(&o.skipKeys, "superset-skip-keys", false, "skip the table metadata calls that supply primary and foreign keys")
 }
 
@@ -45,7 +47,7 @@ func (o *supersetOptions) config() superset.Config {
 	}
 	return superset.Config{
 		BaseURL: o.url, Username: o.username, Password: o.password, Provider: o.provider, APIKey: o.apiKey,
-		Timeout: o.timeout, MaxConcurrency: o.concurrency, Databases: dbs, SkipTableMetadata: o.skipKeys,
+		Timeout: o.timeout, MaxConcurrency: o.concurrency, MaxRate: o.rate, Databases: dbs, SkipTableMetadata: o.skipKeys,
 	}
 }
 
@@ -67,8 +69,18 @@ func (o *supersetServeOptions) options() *app.Superset {
 }
 
 func runSchema(ctx context.Context, env *environ, args []string) int {
+	const schemaUsage = "Usage: text2sql schema pull --superset-url URL [flags] > schema.yaml\n\n" +
+		"Subcommands:\n  pull  write a schema file (YAML) from a live Superset\n\n" +
+		"Run \"text2sql schema pull --help\" for its flags and environment variables."
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprintln(env.stdout, schemaUsage)
+			return exitOK
+		}
+	}
 	if len(args) == 0 || args[0] != "pull" {
-		fmt.Fprintln(env.stderr, "Usage: text2sql schema pull --superset-url URL [flags] > schema.yaml")
+		fmt.Fprintln(env.stderr, schemaUsage)
 		return exitUsage
 	}
 	var o supersetOptions

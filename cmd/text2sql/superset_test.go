@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/texttosql/text2sql/test/fakesuperset"
 )
@@ -54,6 +57,17 @@ func supersetLogin(t *testing.T, fake *fakesuperset.Server, user, password strin
 	return out.AccessToken
 }
 
+// waitForCatalogs waits until the service is ready and every database has
+// a catalog: readiness alone comes as soon as Superset's database list has
+// loaded.
+func waitForCatalogs(t *testing.T, h *harness) {
+	t.Helper()
+	waitFor(t, "the Superset catalogs", func() bool {
+		r := h.do("GET", "/readyz", "")
+		return r.status == 200 && !strings.Contains(r.body, `"unavailable"`)
+	})
+}
+
 func supersetVars(fake *fakesuperset.Server) map[string]string {
 	return map[string]string{
 		"TEXT2SQL_SUPERSET_URL":      fake.URL(),
@@ -67,7 +81,7 @@ func supersetVars(fake *fakesuperset.Server) map[string]string {
 func TestServeSupersetUserScope(t *testing.T) {
 	fake, _ := supersetWarehouse(t)
 	h := startServe(t, supersetVars(fake), nil, nil)
-	waitFor(t, "the Superset catalog", func() bool { return h.do("GET", "/readyz", "").status == 200 })
+	waitForCatalogs(t, h)
 	alice := "X-Superset-Authorization: Bearer " + supersetLogin(t, fake, "alice", "alice-password")
 
 	r := h.do("GET", "/v1/databases/warehouse/schema", "", alice)
@@ -134,7 +148,7 @@ func TestServeSupersetDownAtStart(t *testing.T) {
 func TestServeSupersetStaleCatalog(t *testing.T) {
 	fake, _ := supersetWarehouse(t)
 	h := startServe(t, supersetVars(fake), nil, nil)
-	waitFor(t, "the Superset catalog", func() bool { return h.do("GET", "/readyz", "").status == 200 })
+	waitForCatalogs(t, h)
 	fake.SetDown(503)
 	if r := h.do("POST", "/v1/databases/warehouse/schema:refresh", "{}"); r.status != 503 {
 		t.Errorf("a refresh with Superset down: %d %s, want 503", r.status, r.body)
@@ -151,5 +165,60 @@ func TestServeSupersetStaleCatalog(t *testing.T) {
 	}
 	if m := h.do("GET", "/metrics", ""); !strings.Contains(m.body, `text2sql_schema_stale{database="warehouse"} 1`) {
 		t.Error("the stale flag is not in the metrics")
+	}
+}
+
+// The first install of the Superset chart with text2sql as a sidecar: the
+// sidecar starts before the init hook has created its Superset account, so
+// Superset refuses the login. The process is up at once (/healthz, what the
+// sidecar's probes ask), /readyz says why it cannot answer yet, and once
+// the account exists the catalogs sync and the service becomes ready
+// without a restart.
+func TestServeSupersetFirstInstallOrder(t *testing.T) {
+	fake, err := fakesuperset.New(fakesuperset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	fake.AddDatabase(fakesuperset.Database{ID: 1, Name: "warehouse", Backend: "postgresql"})
+	for i := range 3 {
+		fake.AddDataset(fakesuperset.Dataset{DatabaseID: 1, Schema: "public", TableName: fmt.Sprintf("t%d", i),
+			Columns: []fakesuperset.Column{{Name: "id", Type: "INTEGER"}}})
+	}
+	vars := supersetVars(fake)
+	vars["TEXT2SQL_SCHEMA_TTL"] = "1s" // retries the list every second, not every 30
+	h := startServe(t, vars, nil, nil)
+
+	if r := h.do("GET", "/healthz", ""); r.status != 200 {
+		t.Fatalf("/healthz before the account exists: %d %s, want 200 (the sidecar's probes must pass)", r.status, r.body)
+	}
+	waitFor(t, "the refused login in /readyz", func() bool {
+		r := h.do("GET", "/readyz", "")
+		return r.status == 503 && strings.Contains(r.body, "never loaded") && strings.Contains(r.body, "401")
+	})
+	if fake.Calls(fakesuperset.EndpointLogin) == 0 {
+		t.Fatal("no login was tried")
+	}
+	hc, err := healthpb.NewHealthClient(h.conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil || hc.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("gRPC health before the account exists: %v, %v; want NOT_SERVING", hc, err)
+	}
+
+	// The init hook creates the service account.
+	fake.AddUser(fakesuperset.User{Username: "svc", Password: "svc-password", Admin: true})
+	waitFor(t, "readiness once the account exists", func() bool { return h.do("GET", "/readyz", "").status == 200 })
+	waitFor(t, "the catalog", func() bool {
+		r := h.do("GET", "/v1/databases/warehouse/schema", "")
+		return r.status == 200 && strings.Count(r.body, `"name":"t`) == 3
+	})
+	waitFor(t, "gRPC health SERVING", func() bool {
+		hc, err := healthpb.NewHealthClient(h.conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+		return err == nil && hc.Status == healthpb.HealthCheckResponse_SERVING
+	})
+	if r := h.do("GET", "/readyz", ""); r.status != 200 || strings.Contains(r.body, "unavailable") {
+		t.Errorf("/readyz after the sync: %d %s", r.status, r.body)
+	}
+	if m := h.do("GET", "/metrics", ""); !strings.Contains(m.body, `text2sql_schema_available{database="warehouse"} 1`) {
+		t.Error("the metrics do not show the synced catalog")
 	}
 }

@@ -1,7 +1,8 @@
 // Package cache serves database catalogs from a slower source (Superset)
 // with a per-database TTL. Concurrent refreshes of one database collapse
 // into one fetch, and a failed refresh keeps serving the last good catalog,
-// marked stale, in Status, in the Prometheus metrics and in Ready.
+// marked stale, in Status and in the Prometheus metrics. The cache is ready
+// once Superset's database list has loaded, whatever each database's state.
 package cache
 
 import (
@@ -12,7 +13,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -208,36 +208,23 @@ func (c *Cache) RefreshFull(ctx context.Context, name string) (schema.Entry, err
 	return c.refresh(ctx, e.info.Name, true)
 }
 
-// Ready reports nil when the database list is loaded and every database has
-// had at least one good catalog (a stale one still counts: it is served).
-// Otherwise the error names each database that never had one, and why.
+// Ready reports nil once the database list has loaded: Superset is
+// reachable and lets the service account in, so the service can answer
+// with the catalogs it has and fetch the others on demand. A database whose
+// catalog is stale, failing or not fetched yet does not make the cache
+// unready (one unreachable warehouse must not take the service out of
+// service); Databases reports each one's state, and the metrics too. Before
+// the list has loaded, the error says why it has not.
 func (c *Cache) Ready(context.Context) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	src := c.src.Name()
-	if !c.list.loaded {
-		if c.list.lastError != nil {
-			return fmt.Errorf("%s: database list never loaded: %v", src, c.list.lastError)
-		}
-		return fmt.Errorf("%s: database list not loaded yet", src)
-	}
-	var missing []string
-	for _, e := range c.entries {
-		if e.good != nil {
-			continue
-		}
-		switch {
-		case e.lastError != nil:
-			missing = append(missing, fmt.Sprintf("%q: never synced: %v", e.info.Name, e.lastError))
-		default:
-			missing = append(missing, fmt.Sprintf("%q: first sync pending", e.info.Name))
-		}
-	}
-	if len(missing) == 0 {
+	if c.list.loaded {
 		return nil
 	}
-	slices.Sort(missing)
-	return fmt.Errorf("%s: %d of %d databases have no catalog: %s", src, len(missing), len(c.entries), strings.Join(missing, "; "))
+	if c.list.lastError != nil {
+		return fmt.Errorf("%s: database list never loaded: %v", c.src.Name(), c.list.lastError)
+	}
+	return fmt.Errorf("%s: database list not loaded yet", c.src.Name())
 }
 
 // Run keeps catalogs fresh until ctx ends: it loads the database list and
@@ -416,6 +403,8 @@ func (c *Cache) loadList(ctx context.Context) error {
 				continue
 			}
 			c.entries[db.Name] = &entry{info: db}
+			c.metrics.available.WithLabelValues(db.Name).Set(0)
+			c.metrics.failures.WithLabelValues(db.Name).Set(0)
 		}
 		for name := range c.entries {
 			if !seen[name] {
@@ -466,6 +455,8 @@ func (c *Cache) refresh(ctx context.Context, name string, forceFull bool) (schem
 			n.failures++
 			c.entries[name] = &n
 			c.metrics.stale.WithLabelValues(name).Set(boolGauge(n.good != nil))
+			c.metrics.available.WithLabelValues(name).Set(boolGauge(n.good != nil))
+			c.metrics.failures.WithLabelValues(name).Set(float64(n.failures))
 			c.log.LogAttrs(ctx, slog.LevelWarn, "schema refresh failed",
 				slog.String("database", name), slog.Bool("serving_stale", n.good != nil),
 				slog.Int("consecutive_failures", n.failures), slog.String("error", err.Error()))
@@ -482,6 +473,8 @@ func (c *Cache) refresh(ctx context.Context, name string, forceFull bool) (schem
 		}
 		c.entries[name] = &n
 		c.metrics.stale.WithLabelValues(name).Set(0)
+		c.metrics.available.WithLabelValues(name).Set(1)
+		c.metrics.failures.WithLabelValues(name).Set(0)
 		c.metrics.lastSuccess.WithLabelValues(name).Set(float64(n.syncedAt.UnixNano()) / 1e9)
 		c.metrics.tables.WithLabelValues(name).Set(float64(len(db.Tables)))
 		c.log.LogAttrs(ctx, slog.LevelDebug, "schema refreshed", slog.String("database", name),

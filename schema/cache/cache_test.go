@@ -212,27 +212,68 @@ func TestReady(t *testing.T) {
 			t.Fatalf("ready = %v", err)
 		}
 	})
+	// One failing warehouse must not make the whole service unready: the
+	// list loaded, so the cache is ready, and each database's state is in
+	// Databases and in the metrics.
 	t.Run("some databases never synced", func(t *testing.T) {
 		src := newSource("a", "b", "c")
 		src.set(func(s *fakeSource) { s.fetErr["b"] = errors.New("superset: 500 Internal Server Error") })
-		c := newCache(t, src, cache.Options{})
+		reg := prometheus.NewPedanticRegistry()
+		c := newCache(t, src, cache.Options{Registerer: reg})
 		if _, err := c.Get(ctx, "a"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Get(ctx, "b"); err == nil || !strings.Contains(err.Error(), "has no catalog") {
 			t.Fatalf("get b = %v", err)
 		}
-		err := c.Ready(ctx)
-		if err == nil {
-			t.Fatal("ready with databases lacking a catalog")
+		if err := c.Ready(ctx); err != nil {
+			t.Fatalf("ready = %v: the list loaded, so the service can answer", err)
 		}
-		for _, want := range []string{`"b": never synced: superset: 500`, `"c": first sync pending`, "2 of 3"} {
-			if !strings.Contains(err.Error(), want) {
-				t.Fatalf("ready = %v, want it to say %q", err, want)
-			}
+		list, err := c.Databases(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if strings.Contains(err.Error(), `"a"`) {
-			t.Fatalf("ready names a healthy database: %v", err)
+		state := map[string]schema.Status{}
+		for _, e := range list {
+			state[e.Database.Name] = e.Status
+		}
+		if st := state["a"]; st.SyncedAt.IsZero() || st.LastError != "" {
+			t.Errorf("a = %+v, want synced", st)
+		}
+		if st := state["b"]; !st.SyncedAt.IsZero() || st.Stale || !strings.Contains(st.LastError, "500") {
+			t.Errorf("b = %+v, want never synced, with its error", st)
+		}
+		if st := state["c"]; !st.SyncedAt.IsZero() || st.LastError != "" {
+			t.Errorf("c = %+v, want pending", st)
+		}
+		want := `
+# HELP text2sql_schema_available 1 while the database has a catalog to serve (fresh or stale), 0 while it has none (first fetch pending or failing).
+# TYPE text2sql_schema_available gauge
+text2sql_schema_available{database="a"} 1
+text2sql_schema_available{database="b"} 0
+text2sql_schema_available{database="c"} 0
+# HELP text2sql_schema_consecutive_failures Catalog refreshes of the database that failed in a row (0 after a success).
+# TYPE text2sql_schema_consecutive_failures gauge
+text2sql_schema_consecutive_failures{database="a"} 0
+text2sql_schema_consecutive_failures{database="b"} 1
+text2sql_schema_consecutive_failures{database="c"} 0
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "text2sql_schema_available", "text2sql_schema_consecutive_failures"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("list failing after it loaded", func(t *testing.T) {
+		src := newSource("a")
+		c := newCache(t, src, cache.Options{RetryAfter: time.Nanosecond, TTL: time.Nanosecond})
+		if _, err := c.Get(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		src.set(func(s *fakeSource) { s.listErr = errors.New("superset: 503 Service Unavailable") })
+		if _, err := c.Get(ctx, "unknown"); err == nil {
+			t.Fatal("an unknown database was found")
+		}
+		if err := c.Ready(ctx); err != nil {
+			t.Fatalf("ready = %v: the catalogs loaded before are still served", err)
 		}
 	})
 }

@@ -11,6 +11,8 @@ type metrics struct {
 	listRefreshes *prometheus.CounterVec
 	lastSuccess   *prometheus.GaugeVec
 	stale         *prometheus.GaugeVec
+	available     *prometheus.GaugeVec
+	failures      *prometheus.GaugeVec
 	tables        *prometheus.GaugeVec
 	duration      *prometheus.HistogramVec
 }
@@ -36,6 +38,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "stale",
 			Help: "1 while the last refresh failed and the last good catalog is served.",
 		}, []string{"database"}),
+		available: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "available",
+			Help: "1 while the database has a catalog to serve (fresh or stale), 0 while it has none (first fetch pending or failing).",
+		}, []string{"database"}),
+		failures: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "consecutive_failures",
+			Help: "Catalog refreshes of the database that failed in a row (0 after a success).",
+		}, []string{"database"}),
 		tables: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "tables",
 			Help: "Tables in the database's current catalog.",
@@ -47,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"database", "mode"}),
 	}
 	if reg != nil {
-		for _, col := range []prometheus.Collector{m.refreshes, m.listRefreshes, m.lastSuccess, m.stale, m.tables, m.duration} {
+		for _, col := range []prometheus.Collector{m.refreshes, m.listRefreshes, m.lastSuccess, m.stale, m.available, m.failures, m.tables, m.duration} {
 			if err := reg.Register(col); err != nil {
 				return nil, fmt.Errorf("cache: registering metrics: %w", err)
 			}
@@ -62,6 +72,8 @@ func (m *metrics) forget(db string) {
 	m.refreshes.DeletePartialMatch(l)
 	m.lastSuccess.DeletePartialMatch(l)
 	m.stale.DeletePartialMatch(l)
+	m.available.DeletePartialMatch(l)
+	m.failures.DeletePartialMatch(l)
 	m.tables.DeletePartialMatch(l)
 	m.duration.DeletePartialMatch(l)
 }

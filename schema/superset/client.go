@@ -8,6 +8,7 @@ import (
 	json "github.com/segmentio/encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
 )
 
 // Client talks to one Superset. It is safe for concurrent use; every call
@@ -28,6 +30,7 @@ type Client struct {
 	http    *http.Client
 	log     *slog.Logger
 	sem     *semaphore.Weighted
+	rate    *rate.Limiter
 	auth    *tokenSource
 	csrf    *csrfState
 	meta    metadataEndpoint
@@ -66,7 +69,11 @@ func New(cfg Config) (*Client, error) {
 		http:    hc,
 		log:     cfg.Logger.With("component", "superset"),
 		sem:     semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		rate:    rate.NewLimiter(rate.Inf, 0),
 		metrics: m,
+	}
+	if cfg.MaxRate > 0 {
+		c.rate = rate.NewLimiter(rate.Limit(cfg.MaxRate), max(1, int(math.Ceil(cfg.MaxRate))))
 	}
 	c.auth = newTokenSource(c)
 	c.csrf = &csrfState{}
@@ -237,7 +244,11 @@ func (c *Client) attempt(ctx context.Context, req request, out any) (used string
 	}
 
 	// Tokens and CSRF are fetched before taking a slot, so a login never
-	// waits behind the calls that are waiting for it.
+	// waits behind the calls that are waiting for it. The rate budget is
+	// waited for before the slot, so a waiting call holds no slot.
+	if err := c.rate.Wait(ctx); err != nil {
+		return used, fmt.Errorf("superset: %s: rate budget of %v calls/s: %w", req.op, c.cfg.MaxRate, err)
+	}
 	if err := c.sem.Acquire(ctx, 1); err != nil {
 		return used, err
 	}

@@ -461,3 +461,36 @@ func TestConfigPrintsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// The rate budget is taken before a call is sent: with half a call per
+// second, the login spends the budget and the database list, which could
+// only go out after the caller's deadline, is refused without reaching
+// Superset.
+func TestRateBudget(t *testing.T) {
+	f := newFake(t, fakesuperset.Options{})
+	f.Generate(fakesuperset.GenerateOptions{Datasets: 1, Columns: 1})
+	cfg := svcConfig(f)
+	cfg.MaxRate = 0.5
+	c := newClient(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := c.Databases(ctx)
+	if err == nil || !strings.Contains(err.Error(), "rate budget of 0.5 calls/s") {
+		t.Fatalf("Databases = %v, want the rate budget to refuse the second call", err)
+	}
+	if got := f.Calls(fakesuperset.EndpointLogin); got != 1 {
+		t.Errorf("login calls = %d, want 1", got)
+	}
+	if got := f.Calls(fakesuperset.EndpointDatabaseList); got != 0 {
+		t.Errorf("database list calls = %d, want 0: the budget was spent", got)
+	}
+	if !strings.Contains(c.Config().String(), "rate 0.5/s") {
+		t.Errorf("config = %s, want the rate in it", c.Config())
+	}
+
+	// Without a budget the same calls go through.
+	cfg.MaxRate = 0
+	if _, err := newClient(t, cfg).Databases(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,10 +23,14 @@ import (
 const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxConcurrency = 48
-	DefaultRetries        = 4
-	DefaultPageSize       = 100
-	DefaultTokenTTL       = 15 * time.Minute
-	DefaultMaxRetryAfter  = 30 * time.Second
+	// DefaultMaxRate is the service's default for MaxRate: under Superset
+	// 6's per-client-address limit (RATELIMIT_APPLICATION, 50 per second),
+	// leaving room for retries and for other clients behind the address.
+	DefaultMaxRate       = 20
+	DefaultRetries       = 4
+	DefaultPageSize      = 100
+	DefaultTokenTTL      = 15 * time.Minute
+	DefaultMaxRetryAfter = 30 * time.Second
 	// MaxPageSize is FAB_API_MAX_PAGE_SIZE's default: Superset clamps larger
 	// page sizes silently, so asking for more would make paging skip rows.
 	MaxPageSize = 100
@@ -52,6 +56,11 @@ type Config struct {
 	// MaxConcurrency bounds the calls in flight to Superset at once, across
 	// every database being synced.
 	MaxConcurrency int
+	// MaxRate bounds the calls sent to Superset per second (logins, catalog
+	// syncs and user scopes together; bursts up to one second's worth).
+	// Superset rate-limits each client address, so every client sharing
+	// one address shares that budget. Zero or negative means no limit.
+	MaxRate float64
 	// Retries is how many times a call is retried after a 5xx, a 429 or a
 	// connection error (so at most Retries+1 attempts). Zero means
 	// DefaultRetries; negative means none.
@@ -176,8 +185,12 @@ func (c Config) String() string {
 	if c.APIKey == "" {
 		auth = fmt.Sprintf("user %q via %s", c.Username, cmp.Or(c.Provider, "db"))
 	}
-	return fmt.Sprintf("superset %s (%s, timeout %v, concurrency %d, retries %d, page size %d)",
-		c.BaseURL, auth, c.Timeout, c.MaxConcurrency, c.Retries, c.PageSize)
+	rate := "unlimited"
+	if c.MaxRate > 0 {
+		rate = strconv.FormatFloat(c.MaxRate, 'g', -1, 64) + "/s"
+	}
+	return fmt.Sprintf("superset %s (%s, timeout %v, concurrency %d, rate %s, retries %d, page size %d)",
+		c.BaseURL, auth, c.Timeout, c.MaxConcurrency, rate, c.Retries, c.PageSize)
 }
 
 // LogValue is String for slog.

@@ -78,7 +78,10 @@ func TestDryRunFeedsPlannerErrorsBack(t *testing.T) {
 
 func TestDryRunCostCeiling(t *testing.T) {
 	url := postgresShop(t)
-	s := startStack(t, fakellm.Replies(sqlAnswer("SELECT count(*) FROM orders o1, orders o2, orders o3"), sqlAnswer("SELECT count(*) FROM orders")),
+	// The joins have conditions, so the static rules pass them; only the
+	// planner sees that they match nearly every pair.
+	s := startStack(t, fakellm.Replies(sqlAnswer("SELECT count(*) FROM orders o1 JOIN orders o2 ON o1.customer_id <> o2.customer_id JOIN orders o3 ON o2.status <> o3.status"),
+		sqlAnswer("SELECT count(*) FROM orders")),
 		stackOptions{dryRun: []app.DryRun{{Database: "shop", DSN: url, Timeout: 5 * time.Second, MaxCost: 1e6}}})
 	resp, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "How many orders?"})
@@ -132,5 +135,26 @@ func TestDryRunMariaDB(t *testing.T) {
 	}
 	if err := r.Explain(context.Background(), "SELECT `status`, COUNT(*) FROM `orders` GROUP BY `status` LIMIT 100"); err != nil {
 		t.Errorf("a good statement was refused: %v", err)
+	}
+
+	// The cost ceiling: MariaDB 10.x reports no cost, so the rows its plan
+	// expects to examine stand for it; MySQL and MariaDB 11 give a cost.
+	for _, q := range []string{"INSERT INTO " + dryRunDB + ".orders (id, customer_id) SELECT seq, seq FROM " + dryRunDB + ".seq_1_to_2000",
+		"ANALYZE TABLE " + dryRunDB + ".orders"} {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capped, err := generate.NewDryRunner(context.Background(), store, "root@tcp(127.0.0.1:3306)/"+dryRunDB, 5*time.Second, 1e6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capped.Close()
+	err = capped.Explain(context.Background(), "SELECT COUNT(*) FROM `orders` `a`, `orders` `b`, `orders` `c` LIMIT 100")
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "exceeds the ceiling") {
+		t.Errorf("a three-way cartesian product of 2000 rows: %v, want a PlanError over the ceiling", err)
+	}
+	if err := capped.Explain(context.Background(), "SELECT `status` FROM `orders` WHERE `id` = 7 LIMIT 100"); err != nil {
+		t.Errorf("a point query was refused under the ceiling: %v", err)
 	}
 }

@@ -108,16 +108,7 @@ func TestNeverValidIsFailedPrecondition(t *testing.T) {
 	s := startStack(t, fakellm.Text("```sql\nSELECT email FROM customers\n```"), stackOptions{pipeline: generate.Config{MaxAttempts: 3}})
 	_, err := s.client.GenerateSQL(grpcCtx(context.Background(), toolsToken),
 		&texttosqlv1.GenerateSQLRequest{Database: "shop", Question: "Everyone's e-mail address"})
-	st := status.Convert(err)
-	if st.Code() != codes.FailedPrecondition {
-		t.Fatalf("got %v, want FAILED_PRECONDITION", err)
-	}
-	var failure *texttosqlv1.GenerationFailure
-	for _, d := range st.Details() {
-		if f, ok := d.(*texttosqlv1.GenerationFailure); ok {
-			failure = f
-		}
-	}
+	st, failure := generationFailure(t, err)
 	if failure == nil || len(failure.Attempts) != 3 || len(failure.Violations) == 0 || failure.Violations[0].Code != "COLUMN_NOT_ALLOWED" || failure.RequestId == "" {
 		t.Fatalf("details %+v", st.Details())
 	}

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/texttosql/text2sql/generate"
 	"github.com/texttosql/text2sql/internal/app"
@@ -190,4 +192,20 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// generationFailure requires err to be FAILED_PRECONDITION and returns its
+// status and GenerationFailure detail (nil when it has none).
+func generationFailure(t *testing.T, err error) (*status.Status, *texttosqlv1.GenerationFailure) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != codes.FailedPrecondition {
+		t.Fatalf("got %v, want FAILED_PRECONDITION", err)
+	}
+	for _, d := range st.Details() {
+		if f, ok := d.(*texttosqlv1.GenerationFailure); ok {
+			return st, f
+		}
+	}
+	return st, nil
 }

@@ -13,8 +13,10 @@ import (
 )
 
 // maxDepth bounds how deeply nested a query may be before the walk stops
-// and reports it; it keeps a pathological input from exhausting the stack.
-const maxDepth = 1000
+// and reports it. The TiDB parser builds any depth without recursing; the
+// walks over the tree (this one, the cross-check, the printer) recurse
+// once per level, and stop here.
+const maxDepth = stmt.MaxNesting
 
 // Describe reduces the tree to the neutral description. The first call
 // walks the tree; later calls return the same description.
@@ -157,7 +159,7 @@ func (d *describer) enter(n ast.Node, pos int) bool {
 		d.seen.Put(n, reported)
 		if !d.tooDeep {
 			d.tooDeep = true
-			d.find(stmt.CodeUnsupportedSyntax, pos, "the statement is nested more than %d levels deep", maxDepth)
+			d.find(stmt.CodeTooComplex, pos, "%s", stmt.TooComplex(0, pos).Message)
 		}
 		return false
 	}
@@ -274,6 +276,9 @@ func (d *describer) selectStmt(s *ast.SelectStmt, pos int) *stmt.Query {
 
 	if s.Where != nil {
 		d.expr(q, s.Where, stmt.AliasNever)
+		if len(q.From) > 1 {
+			q.Links = links(s.Where)
+		}
 	}
 	if s.GroupBy != nil {
 		d.walk(s.GroupBy)
@@ -417,6 +422,9 @@ func (d *describer) with(q *stmt.Query, w *ast.WithClause) {
 			d.walk(c.Query)
 			cte.Pos = offset(c.Query)
 			cte.Query = d.resultSet(c.Query.Query, cte.Pos, "common table expression "+c.Name.O)
+			if w.IsRecursive {
+				cte.Bound = bound(c)
+			}
 		}
 		q.With = append(q.With, cte)
 	}
@@ -587,9 +595,13 @@ func (d *describer) from(q *stmt.Query, n ast.ResultSetNode) {
 				q.From[first].Natural = x.NaturalJoin
 			}
 		}
+		refs := len(q.Refs)
 		if x.On != nil {
 			d.walk(x.On)
 			d.expr(q, x.On.Expr, stmt.AliasNever)
+		}
+		if len(q.From) > first {
+			q.From[first].Joined = len(x.Using) > 0 || x.NaturalJoin || len(q.Refs) > refs
 		}
 	case *ast.TableSource:
 		d.walk(x)
@@ -952,7 +964,7 @@ func (d *describer) funcCall(q *stmt.Query, f *ast.FuncCallExpr, pos int) {
 	} else {
 		name = d.ident1(lname)
 	}
-	q.Funcs = append(q.Funcs, stmt.Func{Name: name, Kind: kind, Pos: pos})
+	q.Funcs = append(q.Funcs, stmt.Func{Name: name, Kind: kind, Pos: pos, Args: args(f.Args)})
 }
 
 // callAt reports whether the text at pos is a word followed by "(": a

@@ -22,6 +22,7 @@ type e2eCase struct {
 	Valid   bool     `yaml:"valid"`
 	Tables  []string `yaml:"tables"`
 	Codes   []string `yaml:"codes"`
+	Only    bool     `yaml:"only"` // the judge's concern: no other codes
 	SQLOut  string   `yaml:"sql_out"`
 	MaxRows int      `yaml:"max_rows"`
 }

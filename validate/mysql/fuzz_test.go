@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/texttosql/text2sql/validate/hostile"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -22,6 +23,9 @@ func FuzzParse(f *testing.F) {
 			mode = 0
 		}
 		f.Add(c.sql, mode)
+	}
+	for _, sh := range hostile.Shapes() {
+		f.Add(sh.SQL(512), uint8(0))
 	}
 	parsers := make([]*Parser, len(fuzzModes))
 	for i, m := range fuzzModes {

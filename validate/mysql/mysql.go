@@ -99,6 +99,9 @@ func (p *Parser) parseOne(sql string, hold bool) (stmt.Parsed, error) {
 		}
 		return nil, &stmt.ParseError{Code: stmt.CodeParseError, Message: fmt.Sprintf("the SQL is not valid UTF-8 (byte %d)", pos), Pos: pos}
 	}
+	if pe := tooDeep(sql); pe != nil {
+		return nil, pe
+	}
 	tp, root, n, next, err := p.parse(sql, hold)
 	if err != nil {
 		if pe, ok := err.(*stmt.ParseError); ok {

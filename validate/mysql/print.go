@@ -6,7 +6,10 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/texttosql/text2sql/validate/stmt"
 )
 
 // Print prints the statement back as MySQL text: names in backquotes,
@@ -18,6 +21,12 @@ func (p *parsed) Print(maxRows int) (out string, err error) {
 			out, err = "", fmt.Errorf("cannot print the statement: %v", r)
 		}
 	}()
+	// The printer recurses once per level of the tree.
+	for _, f := range p.Describe().Findings {
+		if f.Code == stmt.CodeTooComplex {
+			return "", fmt.Errorf("cannot print the statement: %s", f.Message)
+		}
+	}
 	if maxRows > 0 {
 		switch n := p.root.(type) {
 		case *ast.SelectStmt:
@@ -78,6 +87,17 @@ func constAtMost(e ast.ExprNode, max int) bool {
 	return false
 }
 
+// negative reports whether e prints starting with a minus sign.
+func negative(e ast.ExprNode) bool {
+	switch x := e.(type) {
+	case *ast.UnaryOperationExpr:
+		return x.Op == opcode.Minus
+	case *test_driver.ValueExpr:
+		return strings.HasPrefix(x.GetDatumString(), "-")
+	}
+	return false
+}
+
 // printFixer rewrites the few nodes the parser's printer would not print
 // back as valid MySQL. Its changes are idempotent, and Describe's
 // cross-check makes them as it goes; Print walks the tree only when that
@@ -119,6 +139,20 @@ func (f *printFixer) Enter(n ast.Node) (ast.Node, bool) {
 }
 
 func (f *printFixer) Leave(n ast.Node) (ast.Node, bool) {
+	// The printer writes 1 - -1 as 1--1 and - -1 as --1: MySQL reads
+	// that as intended, but other SQL lexers on the way (Superset's among
+	// them) read -- as a comment. A negative operand of a minus is put in
+	// parentheses.
+	switch x := n.(type) {
+	case *ast.BinaryOperationExpr:
+		if x.Op == opcode.Minus && negative(x.R) {
+			x.R = &ast.ParenthesesExpr{Expr: x.R}
+		}
+	case *ast.UnaryOperationExpr:
+		if x.Op == opcode.Minus && negative(x.V) {
+			x.V = &ast.ParenthesesExpr{Expr: x.V}
+		}
+	}
 	if like, ok := n.(*ast.PatternLikeOrIlikeExpr); ok && f.noBackslashEscapes && like.EscapeExplicit && like.Escape == '\\' {
 		return &likeEscape{like}, true
 	}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -113,5 +114,22 @@ func BenchmarkLibraryStages(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkDepthCheck times the nesting check that runs before every
+// parse: the byte bound alone for ordinary statements, and the scanner
+// pass for a statement long enough to need it.
+func BenchmarkDepthCheck(b *testing.B) {
+	long := "SELECT " + strings.Repeat("a + b * c, ", 6000) + "1 FROM t"
+	for _, c := range append(benchQueries, struct{ name, sql string }{"long_select_list", long}) {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.sql)))
+			for b.Loop() {
+				if pe := tooDeep(c.sql); pe != nil {
+					b.Fatal(pe)
+				}
+			}
+		})
 	}
 }

@@ -210,6 +210,7 @@ func (d *describer) cte(n *pg_query.Node) *stmt.CTE {
 	switch x := c.Ctequery.GetNode().(type) {
 	case *pg_query.Node_SelectStmt:
 		out.Query = d.query(x.SelectStmt, int(c.Location))
+		out.Bound = bound(c.Ctename, c.Aliascolnames, x.SelectStmt)
 	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
 		d.refuse(c.Ctequery)
 		d.add(stmt.CodeNotReadOnly, int(c.Location), "WITH %s AS (%s ...) changes data; only reading is allowed", c.Ctename, verb(c.Ctequery))
@@ -342,6 +343,9 @@ func (d *describer) block(q *stmt.Query, s *pg_query.SelectStmt) {
 		d.fromItem(q, n)
 	}
 	d.expr(q, s.WhereClause)
+	if len(q.From) > 1 {
+		q.Links = links(s.WhereClause)
+	}
 	for _, n := range s.GroupClause {
 		d.groupItem(q, n, false)
 	}
@@ -520,6 +524,10 @@ func (d *describer) alias(src *stmt.Source, a *pg_query.Alias) {
 func (d *describer) rangeFunction(q *stmt.Query, rf *pg_query.RangeFunction) {
 	d.mark(rf)
 	src := &stmt.Source{Kind: stmt.SourceFunction, Lateral: true, Pos: -1}
+	// A function over columns of the items before it (unnest(o.tags))
+	// is joined to them by those columns.
+	refs := len(q.Refs)
+	defer func() { src.Joined = src.Joined || len(q.Refs) > refs }()
 	var defined []stmt.Ident
 	for _, item := range rf.Functions {
 		l := item.GetList()
@@ -581,7 +589,10 @@ func (d *describer) join(q *stmt.Query, j *pg_query.JoinExpr) {
 	start := len(q.From)
 	d.fromItem(q, j.Rarg)
 	using := d.names(j.UsingClause)
+	refs := len(q.Refs)
+	d.expr(q, j.Quals)
 	if len(q.From) > start {
+		q.From[start].Joined = len(using) > 0 || j.IsNatural || len(q.Refs) > refs
 		// The right side may itself be a join; its last item stands for it,
 		// since the judge looks for USING columns in it and everything
 		// before it.
@@ -589,7 +600,6 @@ func (d *describer) join(q *stmt.Query, j *pg_query.JoinExpr) {
 		last.Using = append(last.Using, using...)
 		last.Natural = last.Natural || j.IsNatural
 	}
-	d.expr(q, j.Quals)
 }
 
 func (d *describer) tableSample(q *stmt.Query, n *pg_query.Node, ts *pg_query.RangeTableSample) {
@@ -742,7 +752,7 @@ func (d *describer) funcCall(q *stmt.Query, fc *pg_query.FuncCall, table bool) {
 		// SYSTEM_USER and the like: grammar keywords that arrive as calls.
 		kind = stmt.FuncKeyword
 	}
-	q.Funcs = append(q.Funcs, stmt.Func{Name: name, Kind: kind, Pos: int(fc.Location)})
+	q.Funcs = append(q.Funcs, stmt.Func{Name: name, Kind: kind, Pos: int(fc.Location), Args: args(fc.Args)})
 	for _, a := range fc.Args {
 		d.expr(q, a)
 	}

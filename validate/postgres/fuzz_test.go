@@ -8,6 +8,7 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 
+	"github.com/texttosql/text2sql/validate/hostile"
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
@@ -25,6 +26,9 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, c := range loadYAML[parseErrorCase](f, "parse_errors.yaml")["parse_errors.yaml"] {
 		f.Add(c.SQL)
+	}
+	for _, sh := range hostile.Shapes() {
+		f.Add(sh.SQL(512))
 	}
 	p := New()
 	f.Fuzz(func(t *testing.T, sql string) {
@@ -62,6 +66,26 @@ func FuzzParse(f *testing.F) {
 		if capErr != nil || plainErr != nil {
 			t.Fatalf("clean query does not print: %v / %v\nsql: %q", capErr, plainErr, sql)
 		}
+		// The spliced text, with and without the cap, parses to the tree
+		// that was judged, the cap applied: the same nodes and values,
+		// locations aside.
+		for _, max := range []int{0, 100} {
+			out, ok := spliceOf(parsed, max)
+			if !ok {
+				continue
+			}
+			js, err := pgparser.ParseToJSON(out)
+			root := tree.Stmts[0].Stmt
+			restore := func() {}
+			if max > 0 {
+				_, restore = capRows(root.GetSelectStmt(), max)
+			}
+			same := err == nil && matchesJSON(js, tree.Version, root)
+			restore()
+			if !same {
+				t.Fatalf("spliced text does not parse to the judged tree (%v)\nsql: %q\nout: %q", err, sql, out)
+			}
+		}
 		tables := collect(st).tables
 		// Printed without a cap, the statement must describe exactly as
 		// before; with the cap, a LIMIT expression may have been replaced,
@@ -92,3 +116,5 @@ func reparse(t *testing.T, p *Parser, sql, out string) []string {
 }
 
 func treeOf(x stmt.Parsed) *pg_query.ParseResult { return x.(*parsed).tree }
+
+func spliceOf(x stmt.Parsed, max int) (string, bool) { return x.(*parsed).splice(max) }

@@ -27,8 +27,10 @@ func (d *describer) coverage(root *pg_query.Node) {
 // deparser recurses once per level on the thread's stack and crashed the
 // process at about 9,800 levels with an 8 MiB stack; the deepest of some
 // 3,000 benchmark queries nests 33 levels. A deeper statement is refused,
-// and Print never deparses a refused statement.
-const maxDepth = 1000
+// and Print never deparses a refused statement. Every nesting level a
+// person sees is at least one message level, so this is the same bound as
+// the one tooDeep applies before parsing.
+const maxDepth = stmt.MaxNesting
 
 // cover walks with Go reflection over the generated structs rather than
 // protoreflect, following the fields worked out once per type (types.go).
@@ -40,7 +42,7 @@ func (d *describer) cover(v reflect.Value, mi *msgInfo, depth int) {
 		mi = infoOf(v.Type())
 	}
 	if depth > maxDepth {
-		d.add(stmt.CodeUnsupportedSyntax, -1, "the statement is nested more than %d levels deep; write it more simply", maxDepth)
+		d.add(stmt.CodeTooComplex, -1, "%s", stmt.TooComplex(0, -1).Message)
 		return
 	}
 	switch d.state.Get(v.Pointer()) {

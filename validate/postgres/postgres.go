@@ -37,6 +37,11 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 	if !utf8.ValidString(sql) {
 		return nil, &stmt.ParseError{Code: stmt.CodeParseError, Message: "the SQL is not valid UTF-8", Pos: firstInvalidUTF8(sql)}
 	}
+	// The parser hands its tree over by recursing through it in C, where
+	// running out of stack kills the process: bound the depth first.
+	if pe := tooDeep(sql); pe != nil {
+		return nil, pe
+	}
 	// pg_query.Parse is these two steps; the protobuf bytes are kept so
 	// that Print can hand them to the deparser without encoding the tree
 	// again.
@@ -65,7 +70,7 @@ func (*Parser) Parse(sql string) (stmt.Parsed, error) {
 			Pos:     skipSpace(sql, int(tree.Stmts[1].StmtLocation)),
 		}
 	}
-	return &parsed{tree: tree, pb: pb}, nil
+	return &parsed{tree: tree, pb: pb, src: sql}, nil
 }
 
 // cursorToOffset turns libpg_query's cursor position (1-based, counted in
@@ -107,6 +112,7 @@ func firstInvalidUTF8(s string) int {
 // parsed is one statement's tree.
 type parsed struct {
 	tree *pg_query.ParseResult
+	src  string // the statement as given
 	pb   []byte // the tree as the parser encoded it
 	once sync.Once
 	desc *stmt.Statement

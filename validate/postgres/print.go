@@ -11,7 +11,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Print deparses the statement. Only queries the describer found nothing
+// Print returns the statement's own text without its comments and with
+// the row cap applied (see splice), and deparses it where that text cannot
+// be handed back. Only queries the describer found nothing
 // wrong with are printed: pg_query's deparser is C code that can crash the
 // process on trees it does not expect (a LOAD with an empty file name did;
 // so does nesting thousands of levels deep). When maxRows > 0 the
@@ -29,6 +31,9 @@ func (p *parsed) Print(maxRows int) (string, error) {
 		// Refused subtrees are not searched (for depth, among others), so
 		// they are never handed to the deparser.
 		return "", fmt.Errorf("the statement was refused: %s", st.Findings[0].Message)
+	}
+	if out, ok := p.splice(maxRows); ok {
+		return out, nil
 	}
 	pb := p.pb
 	if maxRows > 0 {

@@ -7,6 +7,13 @@
 // code UNSUPPORTED_SYNTAX, never a silent pass.
 package stmt
 
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
 // Violation codes. Adapters use the parse-level ones in ParseError and the
 // tree-level ones in Finding; the policy adds the rest.
 const (
@@ -26,6 +33,18 @@ const (
 	CodeUnsupportedSyntax  = "UNSUPPORTED_SYNTAX"
 	CodeDialectUnsupported = "DIALECT_UNSUPPORTED"
 	CodeUnknownDatabase    = "UNKNOWN_DATABASE"
+	// The returned text holds a template delimiter that Superset's Jinja
+	// rendering would act on.
+	CodeTemplateSyntax = "TEMPLATE_SYNTAX"
+	// A recursive CTE without a bound the judge can see, or with one above
+	// the policy's cap.
+	CodeUnboundedRecursion = "UNBOUNDED_RECURSION"
+	// A row generator or string amplifier whose size is not constant, or
+	// above the policy's cap.
+	CodeGeneratorTooLarge = "GENERATOR_TOO_LARGE"
+	// More joins without any join predicate than the policy allows.
+	CodeCartesianJoin = "CARTESIAN_JOIN"
+	CodeTooComplex    = "TOO_COMPLEX"
 )
 
 // Parser is one dialect family's adapter. Implementations must be safe for
@@ -166,6 +185,21 @@ type Query struct {
 	// Subqueries are the queries nested in expressions of this block
 	// (scalar, IN, EXISTS, ANY, ARRAY(...)); they see this block's sources.
 	Subqueries []*Query
+	// Links are the top-level AND terms of the block's WHERE that compare
+	// column references on both sides (a.x = b.y), each given as the
+	// qualifiers of its column references; they connect FROM items as a
+	// join condition does. An adapter that leaves them out makes every
+	// comma join count as one without a predicate.
+	Links []Link
+}
+
+// Link is one WHERE term comparing columns: the table qualifiers its
+// column references carry (the correlation name before the column), and
+// whether any reference had none, in which case the judge cannot tell
+// which items it connects and counts it as connecting them all.
+type Link struct {
+	Qualifiers  []Ident
+	Unqualified bool
 }
 
 // CTE is one WITH item.
@@ -174,6 +208,59 @@ type CTE struct {
 	Columns []Ident // the optional column list: WITH x(a, b) AS (...)
 	Query   *Query
 	Pos     int
+	// Bound is what limits the iterations of a recursive CTE, as far as the
+	// adapter could see one; nil when it saw none. The judge decides which
+	// CTEs recurse (their body names themselves, or a later CTE of the
+	// same recursive WITH) and refuses those without a Bound, so an
+	// adapter that does not fill it fails closed.
+	Bound *Bound
+}
+
+// Bound is a visible limit on a recursive CTE: a constant LIMIT on its
+// query, or a counter column that starts at a constant in the first arm,
+// moves by a constant step in the recursive arm's select list, and is
+// compared with a constant in a top-level AND term of that arm's WHERE.
+type Bound struct {
+	// Limit is a constant LIMIT on the CTE's query; 0 when none.
+	Limit int64
+	// Start, Step and Stop describe the counter; Step's Kind is ConstNone
+	// when there is no counter. Step may be negative (a countdown);
+	// Descending says the WHERE term is > or >= rather than < or <=.
+	Start, Step, Stop Const
+	Descending        bool
+}
+
+// ConstKind says what a constant is.
+type ConstKind uint8
+
+const (
+	// ConstNone: not a constant the adapter could read.
+	ConstNone ConstKind = iota
+	// ConstNumber: Number holds it.
+	ConstNumber
+	// ConstText: a string literal, Text; Type is the type it was cast to
+	// ("date", "timestamp", "interval", ...; lower case), "" when none.
+	ConstText
+	// ConstInterval: Number of Unit (MySQL INTERVAL 1 DAY).
+	ConstInterval
+	// ConstAnchored: a moment relative to the statement's own clock,
+	// Number seconds after the anchor Text names (an adapter-chosen key
+	// such as "current_date" or "date_trunc(day,now())"). Two anchored
+	// constants with one key are a known distance apart: a rolling
+	// calendar (current_date - 29 .. current_date) is sized by it.
+	ConstAnchored
+)
+
+// Const is a constant as the adapter reduced it: a literal, a negated
+// numeric literal, or a literal cast to a type.
+type Const struct {
+	Kind   ConstKind
+	Number float64
+	Text   string
+	Type   string
+	// Unit is ConstInterval's unit, lower case and singular: "second",
+	// "minute", "hour", "day", "week", "month", "quarter", "year".
+	Unit string
 }
 
 // SourceKind says what a FROM item is.
@@ -203,6 +290,11 @@ type Source struct {
 	// Lateral says the item sees the FROM items before it (LATERAL
 	// subqueries, and table functions, which are implicitly lateral).
 	Lateral bool
+	// Joined says the item is joined to the items before it with a
+	// condition of its own: ON with a column reference in it, USING, or
+	// NATURAL. A comma or CROSS JOIN item, or ON TRUE, leaves it false;
+	// Query.Links may still connect it. The first FROM item has none.
+	Joined bool
 	// Using lists the columns of a JOIN ... USING (...) whose right side is
 	// this source; each names a column of this source and of the sources
 	// before it.
@@ -271,6 +363,12 @@ type Func struct {
 	Name []Ident
 	Kind FuncKind
 	Pos  int
+	// Args are the call's positional arguments in order, each reduced to
+	// a constant where the adapter could (Kind ConstNone otherwise). The
+	// judge caps row generators and string amplifiers by them and refuses
+	// those whose sizing arguments are not constants, so an adapter that
+	// leaves Args empty fails closed for them.
+	Args []Const
 }
 
 // Ident is one identifier as the dialect's lexer read it: Name is the
@@ -289,4 +387,61 @@ func Idents(names ...string) []Ident {
 		out[i] = Ident{Name: n}
 	}
 	return out
+}
+
+// unitSeconds are interval units at their shortest, so that a series
+// sized by them is never undercounted (a month counts as 28 days).
+var unitSeconds = map[string]float64{
+	"microsecond": 1e-6, "millisecond": 1e-3, "second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600,
+	"day": 86400, "week": 7 * 86400, "month": 28 * 86400, "mon": 28 * 86400, "quarter": 89 * 86400, "year": 365 * 86400,
+}
+
+// IntervalSeconds reads an interval constant as seconds, each unit at its
+// shortest: a ConstInterval, or a ConstText such as '1 day', '2 weeks' or
+// '-1 mon'.
+func IntervalSeconds(c Const) (float64, bool) {
+	n, unit := c.Number, c.Unit
+	switch c.Kind {
+	case ConstInterval:
+	case ConstText:
+		f := strings.Fields(strings.ToLower(c.Text))
+		if len(f) != 2 {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, false
+		}
+		n, unit = v, f[1]
+	default:
+		return 0, false
+	}
+	sec, ok := unitSeconds[strings.TrimSuffix(strings.ToLower(unit), "s")]
+	if !ok || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, false
+	}
+	return n * sec, true
+}
+
+// MaxNesting is how many levels deep one statement may nest, in every
+// dialect. Parsers recurse once per level of the tree somewhere (libpg_query's
+// C code on the thread's stack, where running out kills the process; Go
+// code on a goroutine stack that grows with it), so every adapter refuses a
+// deeper statement with CodeTooComplex before that recursion runs. Analyst
+// SQL nests a few dozen levels; the bound leaves libpg_query's deepest
+// recursion under 1 MiB of stack (see validate/nesting).
+const MaxNesting = 1000
+
+// TooComplex is the refusal of a statement nested deeper than MaxNesting:
+// depth is the depth measured (0 when only "more than" is known) and pos
+// the 0-based byte offset where the limit was passed (-1 when unknown).
+func TooComplex(depth, pos int) *ParseError {
+	measured := fmt.Sprintf("more than %d levels deep", MaxNesting)
+	if depth > MaxNesting {
+		measured = fmt.Sprintf("%d levels deep, more than the limit of %d", depth, MaxNesting)
+	}
+	return &ParseError{Code: CodeTooComplex, Pos: pos, Message: "the statement is too deeply nested to be checked safely: it nests " + measured +
+		" (each operator of a chain written without parentheses, each parenthesis, function call, CASE, cast, subquery, JOIN and set operation is a level). " +
+		"Simplify it: replace a long chain of operators by a function over a list (concat(a, b, c) rather than a || b || c, an IN list rather than ORs of comparisons, sum() over rows rather than added terms), " +
+		"and turn nested subqueries into WITH clauses"}
 }
