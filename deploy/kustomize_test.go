@@ -1037,7 +1037,7 @@ var externalMetrics = map[string]bool{
 
 func TestAlertRules(t *testing.T) {
 	root := repoRoot(t)
-	codeMetrics := exportedMetrics(t, filepath.Join(root, "server"), filepath.Join(root, "schema"))
+	codeMetrics := exportedMetrics(t, filepath.Join(root, "server"), filepath.Join(root, "schema"), filepath.Join(root, "generate"), filepath.Join(root, "llm"))
 	if len(codeMetrics) == 0 {
 		t.Fatal("found no metric definitions in server/ and schema/")
 	}

@@ -136,7 +136,7 @@ func stringLit(e ast.Expr, consts map[string]string) (string, bool) {
 
 func TestExportedMetricsFindsDefinitions(t *testing.T) {
 	root := repoRoot(t)
-	got := exportedMetrics(t, filepath.Join(root, "server"), filepath.Join(root, "schema"))
+	got := exportedMetrics(t, filepath.Join(root, "server"), filepath.Join(root, "schema"), filepath.Join(root, "generate"), filepath.Join(root, "llm"))
 	// Metrics the alert rules depend on, each defined a different way
 	// (constant name, literal name, namespace+subsystem+name).
 	for _, want := range []string{"text2sql_requests_total", "text2sql_llm_errors_total", "text2sql_schema_stale"} {

@@ -71,6 +71,8 @@ func ErrorStatus(ctx context.Context, err error) error {
 		return status.Errorf(codes.NotFound, "%v; ListDatabases (GET /v1/databases) lists the names and ids this service knows", err)
 	case errors.Is(err, ErrScopeUnauthenticated):
 		return status.Errorf(codes.Unauthenticated, "%v; sign in to Superset again", err)
+	case errors.Is(err, ErrScopeForbidden):
+		return status.Errorf(codes.PermissionDenied, "%v", err)
 	}
 	switch k := llm.KindOf(err); k {
 	case llm.KindRateLimited, llm.KindServerError, llm.KindTimeout, llm.KindUnavailable, llm.KindBadResponse:

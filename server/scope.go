@@ -73,6 +73,10 @@ func (d DatasetIDs) Contains(id int64) bool { return d[id] }
 // refuses the end user's token.
 var ErrScopeUnauthenticated = errors.New("the Superset access token in x-superset-authorization was refused")
 
+// ErrScopeForbidden is wrapped by ScopeResolver errors when Superset knows
+// the end user but refuses them the datasets.
+var ErrScopeForbidden = errors.New("Superset refuses this user")
+
 // authenticator checks bearer tokens. Tokens are compared as SHA-256
 // digests in constant time, against every configured token, so neither the
 // length nor the position of a match shows in the timing.

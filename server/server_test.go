@@ -92,6 +92,7 @@ func TestErrorStatus(t *testing.T) {
 		{context.Canceled, codes.Canceled, ""},
 		{fmt.Errorf("%w %q", schema.ErrUnknownDatabase, "x"), codes.NotFound, ""},
 		{fmt.Errorf("superset: %w", ErrScopeUnauthenticated), codes.Unauthenticated, ""},
+		{fmt.Errorf("%w: no access to database 3", ErrScopeForbidden), codes.PermissionDenied, ""},
 		{status.Error(codes.FailedPrecondition, "no valid SQL"), codes.FailedPrecondition, ""},
 		{errors.New("dial tcp 10.0.0.7:5432: secret-host refused"), codes.Internal, "secret-host"},
 		// The model client's failures: the endpoint down, slow or

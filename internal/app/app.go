@@ -82,7 +82,8 @@ type Cache struct {
 type DryRun struct {
 	Database, DSN string
 	Timeout       time.Duration
-	// MaxCost refuses PostgreSQL plans estimated above it; 0: no ceiling.
+	// MaxCost refuses plans estimated above it (generate.NewDryRunner says
+	// how each engine estimates); 0: no ceiling.
 	MaxCost float64
 }
 
@@ -102,8 +103,9 @@ type App struct {
 	closers  []func() error
 }
 
-// New builds the service. ctx bounds background work (catalog refreshes)
-// beyond New itself only through Close.
+// New builds the service. Background work it starts (catalog refreshes)
+// keeps ctx's values but runs until Close, not until ctx ends, so that a
+// draining server still has its catalogs.
 func New(ctx context.Context, o Options) (a *App, err error) {
 	a = &App{}
 	defer func() {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/texttosql/text2sql/schema/superset"
 	"github.com/texttosql/text2sql/server"
 )
@@ -21,7 +18,7 @@ func (a supersetScope) VisibleDatasets(ctx context.Context, token string, databa
 	case errors.Is(err, superset.ErrUserUnauthenticated):
 		return nil, fmt.Errorf("%v: %w", err, server.ErrScopeUnauthenticated)
 	case errors.Is(err, superset.ErrUserForbidden):
-		return nil, status.Errorf(codes.PermissionDenied, "Superset refuses this user: %v", err)
+		return nil, fmt.Errorf("%w: %v", server.ErrScopeForbidden, err)
 	case err != nil:
 		return nil, err
 	}

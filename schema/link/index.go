@@ -46,6 +46,11 @@ type tableInfo struct {
 	// table is: wide tables with long descriptions match words by chance.
 	ownTerms int
 	allTerms int // ownTerms and every column's terms
+	// metricTerms are the terms of each saved metric, in t.Metrics order,
+	// and metricTermCount how many distinct ones they are, so that a metric
+	// the caller may not see adds nothing to the ranking.
+	metricTerms     [][]string
+	metricTermCount int
 }
 
 type colInfo struct {
@@ -161,11 +166,16 @@ func BuildIndex(db *schema.Database, version string) *Index {
 		add(a.nameTerms(t.Name), -1, fTableName)
 		ix.compounds.add(compoundIDs, t.Name, int32(ti), -1, fTableName)
 		add(prose(t.Description), -1, fTableDesc)
+		metricTerms := map[string]bool{}
 		for _, m := range t.Metrics {
-			add(a.nameTerms(m.Name), -1, fMetric)
-			add(prose(m.VerboseName), -1, fMetric)
-			add(prose(m.Description), -1, fMetric)
+			terms := append(append(a.nameTerms(m.Name), prose(m.VerboseName)...), prose(m.Description)...)
+			info.metricTerms = append(info.metricTerms, terms)
+			add(terms, -1, fMetric)
+			for _, x := range terms {
+				metricTerms[x] = true
+			}
 		}
+		info.metricTermCount = len(metricTerms)
 		info.ownTerms = len(seen)
 
 		keys := map[string]bool{}

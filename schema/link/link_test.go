@@ -363,10 +363,11 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 // testVisibility hides what its functions reject (nil: nothing), and keys
-// and metrics by the columns and tables they name, as validate.Rules does.
+// by the columns and tables they name, as validate.Rules does.
 type testVisibility struct {
 	table  func(*schema.Table) bool
 	column func(*schema.Table, string) bool
+	metric func(*schema.Table, schema.Metric) bool
 	db     *schema.Database // resolves keys
 }
 
@@ -394,4 +395,37 @@ func (v testVisibility) ForeignKeyAllowed(t *schema.Table, fk schema.ForeignKey)
 	return true
 }
 
-func (v testVisibility) MetricAllowed(*schema.Table, schema.Metric) bool { return true }
+func (v testVisibility) MetricAllowed(t *schema.Table, m schema.Metric) bool {
+	return v.metric == nil || v.metric(t, m)
+}
+
+// A hidden saved metric leaves the result as if the metric did not exist:
+// not rendered, and no say in the ranking.
+func TestHiddenMetricsHaveNoInfluence(t *testing.T) {
+	questions := []string{
+		"What is the number of orders per status?",
+		"How many orders were placed per customer?",
+		"order count by month",
+	}
+	full := loadShop(t)
+	without := loadShop(t)
+	for _, tb := range without.Tables {
+		tb.Metrics = nil
+	}
+	hide := testVisibility{db: full, metric: func(*schema.Table, schema.Metric) bool { return false }}
+	l := newLinker(t, Options{})
+	for _, q := range questions {
+		got, err := l.Link(full, Query{Question: q, Budget: 2000, Visibility: hide})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := l.Link(without, Query{Question: q, Budget: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(got.Text, "metric") {
+			t.Errorf("a hidden metric is rendered for %q:\n%s", q, got.Text)
+		}
+		assertSameResult(t, q, got, want)
+	}
+}

@@ -195,6 +195,9 @@ type scope struct {
 	vis     Visibility // nil: everything
 	colMemo map[int64]bool
 	fkMemo  map[int64]bool
+	// metricMemo holds, per table with a hidden metric, the terms of its
+	// visible metrics (nil: no metric of the table is hidden).
+	metricMemo map[int32]map[string]bool
 	// termsMemo caches Index.terms when some columns are hidden.
 	termsMemo map[int]int
 }
@@ -215,6 +218,40 @@ func (s *scope) edgeVisible(e fkEdge) bool {
 	v := s.vis.ForeignKeyAllowed(t, t.ForeignKeys[e.fk])
 	s.fkMemo[k] = v
 	return v
+}
+
+// visibleMetricTerms returns the terms of table t's saved metrics that the
+// caller may see, or nil when it may see them all. Only tables with a
+// hidden metric pay for the check.
+func (s *scope) visibleMetricTerms(ix *Index, t int32) map[string]bool {
+	if s.vis == nil {
+		return nil
+	}
+	if terms, ok := s.metricMemo[t]; ok {
+		return terms
+	}
+	if s.metricMemo == nil {
+		s.metricMemo = map[int32]map[string]bool{}
+	}
+	tab := s.tables[t]
+	var terms map[string]bool
+	for _, m := range tab.Metrics {
+		if !s.vis.MetricAllowed(tab, m) {
+			terms = map[string]bool{}
+			break
+		}
+	}
+	if terms != nil {
+		for i, m := range tab.Metrics {
+			if s.vis.MetricAllowed(tab, m) {
+				for _, x := range ix.tables[t].metricTerms[i] {
+					terms[x] = true
+				}
+			}
+		}
+	}
+	s.metricMemo[t] = terms
+	return terms
 }
 
 func (s *scope) columnVisible(t, c int32) bool {
@@ -293,6 +330,11 @@ func (ix *Index) rank(q query, sc *scope, w Weights) ([]ranked, hits) {
 			}
 			if p.col >= 0 && !sc.columnVisible(p.table, p.col) {
 				continue
+			}
+			if p.field == fMetric {
+				if vm := sc.visibleMetricTerms(ix, p.table); vm != nil && !vm[term] {
+					continue
+				}
 			}
 			fw := w.field(p.field) * p.factor
 			if fw == 0 {
@@ -496,6 +538,9 @@ func (ix *Index) terms(ti int, sc *scope) int {
 		return n
 	}
 	n := info.ownTerms
+	if vm := sc.visibleMetricTerms(ix, int32(ti)); vm != nil {
+		n += len(vm) - info.metricTermCount
+	}
 	for ci, c := range info.cols {
 		if sc.columnVisible(int32(ti), int32(ci)) {
 			n += c.terms

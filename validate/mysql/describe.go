@@ -60,27 +60,6 @@ func (p *parsed) Describe() (st *stmt.Statement) {
 	return st
 }
 
-func selectVerb(s *ast.SelectStmt) string {
-	switch s.Kind {
-	case ast.SelectStmtKindTable:
-		return "TABLE"
-	case ast.SelectStmtKindValues:
-		return "VALUES"
-	}
-	return "SELECT"
-}
-
-// mark records how the walk treated a node, for the cross-check.
-type mark uint8
-
-const (
-	// walked: the describer read this node and all that hangs off it.
-	walked mark = iota + 1
-	// reported: the describer reported this node as a finding and did not
-	// look inside it.
-	reported
-)
-
 // describer walks one statement. Every node type it knows is handled by
 // an explicit case; anything else becomes an UNSUPPORTED_SYNTAX finding.
 type describer struct {
@@ -1071,46 +1050,4 @@ func countWith(s string) int {
 		}
 	}
 	return n
-}
-
-// crossCheck walks the tree with the parser's own visitor and reports
-// every node the describer did not read: a field the describer does not
-// know about can never hide a table, column or function. The same walk
-// makes the printer's fixes (see printFixer) on the way back up, after
-// every check of the node and its children.
-func (d *describer) crossCheck(root ast.Node) {
-	d.check = checker{d: d, fix: printFixer{src: d.src, ansiQuotes: d.ansiQuotes, noBackslashEscapes: d.noBackslashEscapes}}
-	root.Accept(&d.check)
-}
-
-type checker struct {
-	d   *describer
-	fix printFixer
-	// skipped says that the walk left out the insides of a node.
-	skipped bool
-}
-
-func (c *checker) Enter(n ast.Node) (ast.Node, bool) {
-	switch n.(type) {
-	case *ast.WindowSpec:
-		// The visitor hands out copies of a SELECT's named windows, so
-		// their identity cannot match; their clauses are checked below.
-		return n, false
-	}
-	switch c.d.seen.Get(n) {
-	case walked:
-		return n, false
-	case reported:
-		c.skipped = true
-		return n, true
-	}
-	c.d.seen.Put(n, reported)
-	c.d.find(stmt.CodeUnsupportedSyntax, offset(n), "unsupported syntax: %s", nodeName(n))
-	c.skipped = true
-	return n, true
-}
-
-func (c *checker) Leave(n ast.Node) (ast.Node, bool) {
-	c.fix.Enter(n)
-	return c.fix.Leave(n)
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/texttosql/text2sql/validate/stmt"
 )
 
-// describeCase is one entry of testdata/describe/*.yaml. Keys left out are
+// describeCase is one entry of testdata/describe/*.yaml, parse.yaml or
+// print.yaml. Keys left out are
 // not checked; an empty list checks that there is nothing.
 type describeCase struct {
 	Name    string `yaml:"name"`
@@ -51,6 +52,9 @@ func loadDescribeCases(t testing.TB) map[string][]describeCase {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata/describe/*.yaml: %v", err)
 	}
+	// Parse errors and printed text are cases of the same form, kept in
+	// their own files as in every adapter.
+	files = append(files, "testdata/parse.yaml", "testdata/print.yaml")
 	out := map[string][]describeCase{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -25,6 +25,17 @@ import (
 // mysql8DefaultSQLMode is the sql_mode a MySQL 8.0 server starts with.
 const mysql8DefaultSQLMode = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
+// dialect is built once; callers must not modify it.
+var dialect = sync.OnceValue(func() *stmt.Dialect {
+	return &stmt.Dialect{
+		Name:            "mysql",
+		CaseInsensitive: true,
+		WholeRowRefs:    false,
+		SystemSchemas:   []string{"information_schema", "mysql", "performance_schema", "sys"},
+		Functions:       functions,
+	}
+})
+
 // Options configure a Parser for one server.
 type Options struct {
 	// SQLMode is the server's sql_mode (comma-separated, combinations such

@@ -69,17 +69,6 @@ func TestDialect(t *testing.T) {
 	}
 }
 
-func TestFunctionListFormat(t *testing.T) {
-	if _, err := parseFunctionList("abs\n# comment\n\nround # trailing\n"); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []string{"ABS\n", "abs\nabs\n", "my func\n", "db.f\n"} {
-		if _, err := parseFunctionList(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestSplitTypeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"CreateTable":          "CREATE TABLE",

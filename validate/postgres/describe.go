@@ -21,15 +21,6 @@ type describer struct {
 	state    *visited.Set[uintptr, nodeState]
 }
 
-type nodeState uint8
-
-const (
-	examined nodeState = iota + 1
-	// refused: a finding already rejects this node; its subtree need not
-	// be examined.
-	refused
-)
-
 func describe(raw *pg_query.RawStmt) *stmt.Statement {
 	root := raw.GetStmt()
 	sel := root.GetSelectStmt()

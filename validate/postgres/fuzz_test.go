@@ -24,7 +24,7 @@ func FuzzParse(f *testing.F) {
 	for _, c := range loadYAML[printCase](f, "print.yaml")["print.yaml"] {
 		f.Add(c.SQL)
 	}
-	for _, c := range loadYAML[parseErrorCase](f, "parse_errors.yaml")["parse_errors.yaml"] {
+	for _, c := range loadYAML[parseErrorCase](f, "parse.yaml")["parse.yaml"] {
 		f.Add(c.SQL)
 	}
 	for _, sh := range hostile.Shapes() {

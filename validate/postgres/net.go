@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/texttosql/text2sql/validate/stmt"
+	"github.com/texttosql/text2sql/validate/visited"
 )
 
 // coverage is the second net under the describer: it walks the whole tree
@@ -147,3 +148,24 @@ func knownNode(n *pg_query.Node) bool {
 	}
 	return false
 }
+
+// ptrSets record how the describer treated each message of a tree, by
+// address: messages are distinct heap objects while the tree lives.
+var ptrSets = visited.NewPool[uintptr, nodeState](func(p uintptr) uint64 { return uint64(p) }, 8, 16)
+
+// addr is a message's address; m is a pointer to a generated struct.
+func addr(m any) uintptr {
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer {
+		return v.Pointer()
+	}
+	return 0
+}
+
+type nodeState uint8
+
+const (
+	examined nodeState = iota + 1
+	// refused: a finding already rejects this node; its subtree need not
+	// be examined.
+	refused
+)

@@ -310,7 +310,7 @@ func TestPrint(t *testing.T) {
 	}
 }
 
-// parseErrorCase is one entry of testdata/parse_errors.yaml.
+// parseErrorCase is one entry of testdata/parse.yaml.
 type parseErrorCase struct {
 	Name    string `yaml:"name"`
 	SQL     string `yaml:"sql"`
@@ -321,7 +321,7 @@ type parseErrorCase struct {
 
 func TestParseErrors(t *testing.T) {
 	p := New()
-	for file, cases := range loadYAML[parseErrorCase](t, "parse_errors.yaml") {
+	for file, cases := range loadYAML[parseErrorCase](t, "parse.yaml") {
 		for _, c := range cases {
 			t.Run(file+"/"+c.Name, func(t *testing.T) {
 				parsed, err := p.Parse(c.SQL)
@@ -397,23 +397,6 @@ func TestDialect(t *testing.T) {
 			strings.HasSuffix(f, "_to_xml") {
 			t.Errorf("function %s is in a family that must stay out", f)
 		}
-	}
-}
-
-func TestLoadFunctionsRejectsBadLines(t *testing.T) {
-	for _, text := range []string{"count\ncount\n", "Count\n", "pg_catalog.count\n"} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("loadFunctions(%q) did not panic", text)
-				}
-			}()
-			loadFunctions(text)
-		}()
-	}
-	all, agg := loadFunctions("# [aggregate]\nsum\n# [scalar]\n# note\nabs\n")
-	if !all["sum"] || !all["abs"] || !agg["sum"] || agg["abs"] || len(all) != 2 {
-		t.Errorf("loadFunctions: all=%v agg=%v", all, agg)
 	}
 }
 

@@ -78,3 +78,13 @@ func splitTypeName(s string) string {
 	}
 	return b.String()
 }
+
+func selectVerb(s *ast.SelectStmt) string {
+	switch s.Kind {
+	case ast.SelectStmtKindTable:
+		return "TABLE"
+	case ast.SelectStmtKindValues:
+		return "VALUES"
+	}
+	return "SELECT"
+}
