@@ -90,7 +90,7 @@ func browser(t *testing.T) context.Context {
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 40*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -145,7 +145,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveproc.Process {
 // a refusal, checks the SQL Lab link, validates SQL of their own, all with
 // the keyboard.
 func TestQuestionPage(t *testing.T) {
-	ctx := browser(t)
+	chromium(t)
 	bin, err := serveproc.Build(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +153,9 @@ func TestQuestionPage(t *testing.T) {
 	llm := fakellm.NewTest(t, fakellm.ResponderFunc(model))
 	p := startServe(t, bin, "--llm-model", "fake-model", "--llm-base-url", llm.URL(), "--llm-retries", "0",
 		"--sqllab-url", "https://superset.test", "--rate-limit", "0")
+	// The browser's time runs from here: building the binary on a busy
+	// machine must not eat it.
+	ctx := browser(t)
 	base := "http://" + p.HTTPAddr + "/"
 
 	// Without a token the service answers 401 and the page asks for one.
@@ -286,12 +289,13 @@ func TestQuestionPage(t *testing.T) {
 // TestQuestionPageWithoutModel: no model anywhere; the page says how to
 // configure one, and validating still works.
 func TestQuestionPageWithoutModel(t *testing.T) {
-	ctx := browser(t)
+	chromium(t)
 	bin, err := serveproc.Build(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := startServe(t, bin)
+	ctx := browser(t)
 	run(t, ctx, "load the page",
 		chromedp.Navigate("http://"+p.HTTPAddr+"/"),
 		chromedp.Evaluate(fmt.Sprintf(`sessionStorage.setItem("text2sql.token", %q)`, pageToken), nil),
