@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
@@ -21,31 +20,17 @@ func init() {
 const mcpTokenEnv = envPrefix + "MCP_TOKEN"
 
 func runMCP(ctx context.Context, env *environ, args []string) int {
-	var o serveOptions
 	var g generateOptions
-	var ss supersetServeOptions
-	s := serveSettings(&o, &g, &ss)
-	s.command = "mcp"
-	s.summary = "Serves the MCP tools generate_sql, validate_sql, list_databases and get_schema over stdio (JSON-RPC on\n" +
-		"stdin/stdout; logs on stderr), for desktop clients that start the process. It takes the settings of serve;\n" +
-		"no port is opened. The same service runs at /mcp on serve's HTTP port (streamable HTTP)."
-	s.notes = append(s.notes, "The stdio client acts as one caller: "+mcpTokenEnv+" holds its token (one of the caller tokens),\n"+
-		"so its scope, limits, logs and metrics are that caller's. With no --callers every call is anonymous.")
-	rest, err := s.parse(env, args)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
-	}
-	if err != nil {
-		return s.fail(env, err)
-	}
-	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
-	if err != nil {
-		return s.fail(env, err)
-	}
-	opts, err := serveAppOptions(ctx, env, &o, &g, &ss, log)
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		return exitFailure
+	opts, log, code := serviceOptions(ctx, env, args, &g, func(s *settings) {
+		s.command = "mcp"
+		s.summary = "Serves the MCP tools generate_sql, validate_sql, list_databases and get_schema over stdio (JSON-RPC on\n" +
+			"stdin/stdout; logs on stderr), for desktop clients that start the process. It takes the settings of serve;\n" +
+			"no port is opened. The same service runs at /mcp on serve's HTTP port (streamable HTTP)."
+		s.notes = append(s.notes, "The stdio client acts as one caller: "+mcpTokenEnv+" holds its token (one of the caller tokens),\n"+
+			"so its scope, limits, logs and metrics are that caller's. With no --callers every call is anonymous.")
+	})
+	if log == nil {
+		return code
 	}
 	a, err := app.New(ctx, opts)
 	if err != nil {

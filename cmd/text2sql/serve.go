@@ -91,25 +91,10 @@ func runServe(ctx context.Context, env *environ, args []string) int {
 }
 
 func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) int {
-	var o serveOptions
 	var g generateOptions
-	var ss supersetServeOptions
-	s := serveSettings(&o, &g, &ss)
-	rest, err := s.parse(env, args)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
-	}
-	if err != nil {
-		return s.fail(env, err)
-	}
-	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
-	if err != nil {
-		return s.fail(env, err)
-	}
-	opts, err := serveAppOptions(ctx, env, &o, &g, &ss, log)
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		return exitFailure
+	opts, log, code := serviceOptions(ctx, env, args, &g, nil)
+	if log == nil {
+		return code
 	}
 	if hooks.config != nil {
 		hooks.config(&opts.Server)
@@ -144,6 +129,35 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// serviceOptions parses the settings of serve (adjusted by customize,
+// for commands that take them too) and builds the service's options. A nil
+// logger means it failed and code is the exit status.
+func serviceOptions(ctx context.Context, env *environ, args []string, g *generateOptions, customize func(*settings)) (app.Options, *slog.Logger, int) {
+	var o serveOptions
+	var ss supersetServeOptions
+	s := serveSettings(&o, g, &ss)
+	if customize != nil {
+		customize(s)
+	}
+	rest, err := s.parse(env, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	if err != nil {
+		return app.Options{}, nil, s.fail(env, err)
+	}
+	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
+	if err != nil {
+		return app.Options{}, nil, s.fail(env, err)
+	}
+	opts, err := serveAppOptions(ctx, env, &o, g, &ss, log)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return app.Options{}, nil, exitFailure
+	}
+	return opts, log, exitOK
 }
 
 // serveAppOptions turns the settings of `serve` into the service's options.
