@@ -119,7 +119,21 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 		_, _ = w.Write(texttosqlv1.OpenAPI)
 	})
 	mux.Handle("/", s.limitBody(gw))
+	s.mux = mux
 	return s.httpCommon(mux)
+}
+
+// Mount serves h at pattern (http.ServeMux syntax) on the HTTP port, with
+// the same request ids, recovery and body limit as the API. Call it before
+// Start.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, s.limitBody(h)) }
+
+// Local returns the service as seen through the same middleware as the
+// gRPC and HTTP transports (authentication from the context's incoming
+// metadata, limits, deadlines, logs, metrics labelled transport), for
+// other front ends in the process such as MCP.
+func (s *Server) Local(transport string) texttosqlv1.TextToSQLServiceServer {
+	return &intercepted{svc: s.svc, mw: s.middlewareFor(transport), cut: s.cut}
 }
 
 // readyz is 200 when the service can answer: the store's catalog source is
@@ -130,14 +144,18 @@ func (s *Server) httpHandler(gw http.Handler) http.Handler {
 // from their last good catalog, "unavailable" ones have none yet (their
 // first fetch is pending or failing, and is retried on demand).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	model := s.cfg.Model
+	if s.cfg.Generator == nil && model.Reason == "" {
+		model.Reason = "no model configured: GenerateSQL answers UNIMPLEMENTED"
+	}
 	if s.stopping.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down", "model": model})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "detail": err.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "detail": err.Error(), "model": model})
 		return
 	}
 	type stale struct {
@@ -150,7 +168,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		State     string `json:"state"` // "pending" or "failing"
 		LastError string `json:"last_error,omitempty"`
 	}
-	out := map[string]any{"status": "ready"}
+	out := map[string]any{"status": "ready", "model": model}
 	var stales []stale
 	var missing []unavailable
 	if entries, err := s.cfg.Store.Databases(ctx); err == nil {

@@ -39,6 +39,8 @@ type Server struct {
 	cut      *cutoff
 
 	grpcLis, httpLis *gate
+	mux              *http.ServeMux
+	middlewareFor    func(transport string) *middleware
 
 	stopping  atomic.Bool
 	closing   chan struct{} // closed when Shutdown begins
@@ -73,11 +75,11 @@ func New(cfg Config) (*Server, error) {
 		cut:       newCutoff(),
 	}
 	lim := newLimiter(cfg.Limits)
-	middlewareFor := func(transport string) *middleware {
+	s.middlewareFor = func(transport string) *middleware {
 		return &middleware{transport: transport, auth: auth, limits: lim, metrics: m, log: cfg.Logger,
 			timeout: cfg.RequestTimeout, closing: s.closing}
 	}
-	mw := middlewareFor(transportGRPC)
+	mw := s.middlewareFor(transportGRPC)
 	codec := newLenientCodec()
 	s.external = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(mw.unary, s.cut.unary),
@@ -88,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	s.external.RegisterService(codec.guard(&texttosqlv1.TextToSQLService_ServiceDesc), s.svc)
 	healthpb.RegisterHealthServer(s.external, s.health)
 	reflection.Register(s.external)
-	gw, err := newGateway(context.Background(), &intercepted{svc: s.svc, mw: middlewareFor(transportHTTP), cut: s.cut})
+	gw, err := newGateway(context.Background(), &intercepted{svc: s.svc, mw: s.middlewareFor(transportHTTP), cut: s.cut})
 	if err != nil {
 		return nil, err
 	}

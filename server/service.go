@@ -47,6 +47,9 @@ type Config struct {
 	Validator *validate.Validator
 	// Generator answers GenerateSQL; nil answers UNIMPLEMENTED.
 	Generator Generator
+	// Model says which model answers GenerateSQL and why, for /readyz and
+	// the question page.
+	Model ModelInfo
 	// ScopeResolver scopes requests that carry an end user's Superset
 	// token; nil ignores such tokens.
 	ScopeResolver ScopeResolver
@@ -89,6 +92,18 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests may run on after the
 	// listeners close; then they are cut off.
 	ShutdownGrace time.Duration
+}
+
+// ModelInfo describes the model behind GenerateSQL. It never holds a key.
+type ModelInfo struct {
+	// Name is empty when no model is configured.
+	Name     string `json:"name,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	// Source is how it was chosen: "flags", "openai-env", "ollama", or
+	// empty.
+	Source string `json:"source,omitempty"`
+	// Reason says why it serves, or how to configure one.
+	Reason string `json:"reason"`
 }
 
 func (c *Config) withDefaults() error {

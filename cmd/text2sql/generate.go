@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,11 +28,12 @@ type generateOptions struct {
 	dryRunMaxCost     float64
 	temperature       float64
 	tokens            int
+	ollamaAddr        string
 }
 
 func (o *generateOptions) define(s *settings) {
-	s.String(&o.llm.Model, "llm-model", "", "model name; when set, GenerateSQL is served (else it answers UNIMPLEMENTED)")
-	s.String(&o.llm.BaseURL, "llm-base-url", "https://api.openai.com/v1", "base URL of any OpenAI-compatible chat-completions endpoint")
+	s.String(&o.llm.Model, "llm-model", "", "model name; empty finds one by convention: OPENAI_API_KEY/OPENAI_BASE_URL/OPENAI_MODEL, else a local Ollama's first chat model")
+	s.String(&o.llm.BaseURL, "llm-base-url", llm.DefaultOpenAIBaseURL, "base URL of any OpenAI-compatible chat-completions endpoint")
 	s.String(&o.llm.APIKey, "llm-api-key", "", "API key of the model endpoint (prefer the environment variable)")
 	s.Float(&o.temperature, "llm-temperature", 0, "sampling temperature")
 	s.Int(&o.tokens, "llm-max-tokens", 1024, "most tokens one answer may have")
@@ -39,6 +41,7 @@ func (o *generateOptions) define(s *settings) {
 	s.Duration(&o.llm.Timeout, "llm-timeout", 60*time.Second, "timeout of one call to the model")
 	s.Int(&o.llm.MaxConcurrency, "llm-concurrency", 8, "calls to the model in flight at once")
 	s.Int(&o.llm.MaxRetries, "llm-retries", 3, "retries of a call after 429, 5xx or a timeout")
+	s.String(&o.ollamaAddr, "ollama-addr", llm.DefaultOllamaAddr, "where to look for Ollama (host:port) when no model is named and OPENAI_API_KEY is unset; empty does not look")
 	s.Int(&o.attempts, "generate-attempts", 3, "model answers tried per question before giving up (each refused answer is fed back)")
 	s.Int(&o.budget, "schema-budget", 3000, "most tokens of schema the prompt may carry")
 	s.String(&o.examplesPath, "examples", "", "file of approved question/SQL pairs (YAML) shown to the model when similar")
@@ -52,10 +55,18 @@ func (o *generateOptions) define(s *settings) {
 	s.Float(&o.dryRunMaxCost, "dry-run-max-cost", 0, "refuse plans estimated above this cost (MariaDB 10.x: rows examined); 0 means no ceiling")
 }
 
-// apply adds the pipeline's options when a model is configured.
-func (o *generateOptions) apply(opts *app.Options) error {
-	if o.llm.Model == "" {
-		return nil
+// apply adds the pipeline's options when a model is configured: named by
+// the settings, which always win, or else found by convention.
+func (o *generateOptions) apply(ctx context.Context, env *environ, opts *app.Options) error {
+	if o.llm.Model != "" {
+		opts.ModelSource, opts.ModelReason = "flags", "--llm-model (TEXT2SQL_LLM_MODEL) names the model"
+	} else {
+		c := llm.Discover(ctx, env.getenv, o.ollamaAddr)
+		opts.ModelSource, opts.ModelReason = c.Source, c.Reason
+		if c.Config.Model == "" {
+			return nil
+		}
+		o.llm.Model, o.llm.BaseURL, o.llm.APIKey = c.Config.Model, c.Config.BaseURL, c.Config.APIKey
 	}
 	if o.tokens < 1 || o.attempts < 1 || o.budget < 1 {
 		return errors.New("--llm-max-tokens, --generate-attempts and --schema-budget must be positive")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -37,8 +38,17 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// testEnv is a process environment made of vars only.
+// testEnv is a process environment made of vars only. Unless vars say
+// otherwise, no Ollama is looked for, so a developer's local one cannot
+// change what is tested.
 func testEnv(vars map[string]string, stdin io.Reader, stdout, stderr io.Writer) *environ {
+	if _, ok := vars["TEXT2SQL_OLLAMA_ADDR"]; !ok {
+		vars = maps.Clone(vars)
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		vars["TEXT2SQL_OLLAMA_ADDR"] = ""
+	}
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}

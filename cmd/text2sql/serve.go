@@ -91,25 +91,10 @@ func runServe(ctx context.Context, env *environ, args []string) int {
 }
 
 func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) int {
-	var o serveOptions
 	var g generateOptions
-	var ss supersetServeOptions
-	s := serveSettings(&o, &g, &ss)
-	rest, err := s.parse(env, args)
-	if err == nil && len(rest) > 0 {
-		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
-	}
-	if err != nil {
-		return s.fail(env, err)
-	}
-	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
-	if err != nil {
-		return s.fail(env, err)
-	}
-	opts, err := serveAppOptions(env, &o, &g, &ss, log)
-	if err != nil {
-		log.Error("cannot start", "error", err.Error())
-		return exitFailure
+	opts, log, code := serviceOptions(ctx, env, args, &g, nil)
+	if log == nil {
+		return code
 	}
 	if hooks.config != nil {
 		hooks.config(&opts.Server)
@@ -125,7 +110,10 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 		}
 	}()
 	if a.Pipeline != nil {
-		log.Info("GenerateSQL served", "model", g.llm.Model, "endpoint", g.llm.BaseURL, "attempts", g.attempts)
+		log.Info("GenerateSQL served", "model", g.llm.Model, "endpoint", g.llm.BaseURL, "attempts", g.attempts,
+			"source", opts.ModelSource, "why", opts.ModelReason)
+	} else {
+		log.Info("no model: GenerateSQL answers UNIMPLEMENTED", "why", opts.ModelReason)
 	}
 	srv := a.Server
 	if err := srv.Start(); err != nil {
@@ -143,8 +131,37 @@ func serve(ctx context.Context, env *environ, args []string, hooks serveHooks) i
 	return exitOK
 }
 
+// serviceOptions parses the settings of serve (adjusted by customize,
+// for commands that take them too) and builds the service's options. A nil
+// logger means it failed and code is the exit status.
+func serviceOptions(ctx context.Context, env *environ, args []string, g *generateOptions, customize func(*settings)) (app.Options, *slog.Logger, int) {
+	var o serveOptions
+	var ss supersetServeOptions
+	s := serveSettings(&o, g, &ss)
+	if customize != nil {
+		customize(s)
+	}
+	rest, err := s.parse(env, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected arguments: %s", strings.Join(rest, " "))
+	}
+	if err != nil {
+		return app.Options{}, nil, s.fail(env, err)
+	}
+	log, err := newLogger(env.stderr, o.logLevel, o.logFormat)
+	if err != nil {
+		return app.Options{}, nil, s.fail(env, err)
+	}
+	opts, err := serveAppOptions(ctx, env, &o, g, &ss, log)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return app.Options{}, nil, exitFailure
+	}
+	return opts, log, exitOK
+}
+
 // serveAppOptions turns the settings of `serve` into the service's options.
-func serveAppOptions(env *environ, o *serveOptions, g *generateOptions, ss *supersetServeOptions, log *slog.Logger) (app.Options, error) {
+func serveAppOptions(ctx context.Context, env *environ, o *serveOptions, g *generateOptions, ss *supersetServeOptions, log *slog.Logger) (app.Options, error) {
 	cfg, samplePolicy, err := serverConfig(env, o, log)
 	if err != nil {
 		return app.Options{}, err
@@ -159,7 +176,7 @@ func serveAppOptions(env *environ, o *serveOptions, g *generateOptions, ss *supe
 			log.Warn("no --policy with a Superset catalog: every table the service account sees is allowed, narrowed by each caller's scope")
 		}
 	}
-	if err := g.apply(&opts); err != nil {
+	if err := g.apply(ctx, env, &opts); err != nil {
 		return app.Options{}, err
 	}
 	return opts, nil

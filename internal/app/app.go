@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/texttosql/text2sql/generate"
@@ -19,7 +21,17 @@ import (
 	"github.com/texttosql/text2sql/schema/link"
 	"github.com/texttosql/text2sql/schema/superset"
 	"github.com/texttosql/text2sql/server"
+	"github.com/texttosql/text2sql/server/mcp"
+	"github.com/texttosql/text2sql/server/ui"
 )
+
+// Version is the module version the binary was built from, or "devel".
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
 
 // Options say what the service is made of. Zero parts are left out: no
 // model means GenerateSQL answers UNIMPLEMENTED, no cache TTL means no
@@ -33,6 +45,10 @@ type Options struct {
 	// Model is the OpenAI-compatible endpoint; GenerateSQL is served when
 	// Model.Model is set or ModelClient is given.
 	Model llm.Config
+	// ModelSource and ModelReason say how Model was chosen ("flags",
+	// "openai-env", "ollama"; see llm.Discover) and why, for the log,
+	// /readyz and the question page.
+	ModelSource, ModelReason string
 	// ModelClient answers instead of an endpoint built from Model, e.g. a
 	// golden.Replayer replaying recorded answers.
 	ModelClient generate.Model
@@ -116,11 +132,27 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		}
 		a.Pipeline, cfg.Generator = p, p
 	}
+	cfg.Model = server.ModelInfo{Reason: o.ModelReason}
+	if a.Pipeline != nil && o.ModelClient == nil {
+		cfg.Model = server.ModelInfo{Name: o.Model.Model, Endpoint: o.Model.BaseURL, Source: o.ModelSource, Reason: o.ModelReason}
+	}
+	if cfg.Generator == nil && cfg.Model.Reason == "" {
+		cfg.Model.Reason = llm.NoModelReason
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	a.Server = srv
+	// Where people and agents ask: the question page at / and MCP at
+	// /mcp, both over the same service and middleware as the API.
+	page, err := ui.New()
+	if err != nil {
+		return nil, fmt.Errorf("question page: %w", err)
+	}
+	srv.Mount("GET /{$}", http.HandlerFunc(page.Index))
+	srv.Mount("GET "+ui.AssetPrefix, http.HandlerFunc(page.Assets))
+	srv.Mount("/mcp", mcp.Handler(srv.Local(mcp.Transport), Version()))
 	return a, nil
 }
 

@@ -46,17 +46,18 @@ type Process struct {
 }
 
 // Start runs bin serve with args on ephemeral loopback ports and waits
-// until it listens. env holds TEXT2SQL_* settings; other TEXT2SQL_
-// variables of this process are not passed on, so the caller's environment
-// cannot change what is tested.
+// until it listens. env holds TEXT2SQL_* (and OPENAI_*) settings; those of
+// this process are not passed on, nor is a local Ollama looked for unless
+// env names one, so the caller's environment cannot change what is tested.
 func Start(bin string, env []string, args ...string) (*Process, error) {
 	args = append([]string{"serve", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-format", "json"}, args...)
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TEXT2SQL_") {
+		if !strings.HasPrefix(kv, "TEXT2SQL_") && !strings.HasPrefix(kv, "OPENAI_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, "TEXT2SQL_OLLAMA_ADDR=")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
