@@ -3,6 +3,7 @@ package execdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -125,6 +126,15 @@ func (m *MariaDB) Run(ctx context.Context, database, query string, timeout time.
 	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
 		return nil, qerr(err)
 	}
+	// A session a KILL QUERY was sent to never goes back to the pool: the
+	// kill can land after this statement ended, on the next query that
+	// reuses the connection.
+	killed := false
+	defer func() {
+		if killed {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, qerr(err)
@@ -134,14 +144,20 @@ func (m *MariaDB) Run(ctx context.Context, database, query string, timeout time.
 	// driver only drops the connection and the statement would run on:
 	// kill it from another connection.
 	done := make(chan struct{})
-	defer close(done)
+	kill := make(chan bool, 1)
+	defer func() {
+		close(done)
+		killed = <-kill
+	}()
 	go func() {
 		select {
 		case <-done:
+			kill <- false
 		case <-ctx.Done():
 			kctx, kcancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer kcancel()
 			_, _ = db.ExecContext(kctx, "KILL QUERY "+strconv.FormatInt(id, 10))
+			kill <- true
 		}
 	}()
 	rows, err := tx.QueryContext(ctx, query)
