@@ -82,45 +82,45 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // (10.x), the rows its plan expects to examine. SQLite and DuckDB plans
 // carry no cost and are not limited.
 func NewDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
+	r, err := newDryRunner(ctx, db, dsn, timeout, maxCost)
+	if err != nil {
+		return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+	}
+	return r, nil
+}
+
+func newDryRunner(ctx context.Context, db *schema.Database, dsn string, timeout time.Duration, maxCost float64) (DryRunner, error) {
 	switch db.Dialect() {
 	case schema.DialectPostgres:
 		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+			return nil, err
 		}
 		cfg.MaxConns = 4
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+			return nil, err
 		}
 		return &pgDryRun{pool: pool, timeout: timeout, maxCost: maxCost}, nil
 	case schema.DialectMySQL:
 		cfg, err := mysql.ParseDSN(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+			return nil, err
 		}
 		cfg.Timeout, cfg.ReadTimeout = timeout, timeout
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
+			return nil, err
 		}
 		pool := sql.OpenDB(conn)
 		pool.SetMaxOpenConns(4)
 		return &mysqlDryRun{db: pool, timeout: timeout, maxCost: maxCost}, nil
 	case schema.DialectSQLite:
-		r, err := newSQLiteDryRun(dsn, timeout)
-		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
-		}
-		return r, nil
+		return newSQLiteDryRun(dsn, timeout)
 	case schema.DialectDuckDB:
-		r, err := newDuckDryRun(dsn, timeout)
-		if err != nil {
-			return nil, fmt.Errorf("dry run for %s: %w", db.Name, err)
-		}
-		return r, nil
+		return newDuckDryRun(dsn, timeout)
 	}
-	return nil, fmt.Errorf("dry run for %s: backend %q has no dry run", db.Name, db.Backend)
+	return nil, fmt.Errorf("backend %q has no dry run", db.Backend)
 }
 
 type pgDryRun struct {
